@@ -1,0 +1,1 @@
+//! The measurement command language: text to typed measurement specifications and back.

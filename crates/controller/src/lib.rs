@@ -1,0 +1,1 @@
+//! The controller: VP links, metadata and the mux server.

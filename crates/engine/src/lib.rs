@@ -1,0 +1,1 @@
+//! Sans-IO measurement engines: time and replies in, packets and results out.

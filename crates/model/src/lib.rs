@@ -1,0 +1,1 @@
+//! The one result data model shared by every engine, codec and binding.

@@ -1,0 +1,1 @@
+//! The vantage point daemon: scheduler, pacer, policy, control socket and remote link.

@@ -1,0 +1,1 @@
+//! Codecs for the control, remote and mux protocols: framing, messages, uuencode.

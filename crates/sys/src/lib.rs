@@ -1,0 +1,1 @@
+//! Every syscall and all unsafe code: raw sockets, kernel timestamps, capture, privileges.

@@ -1,0 +1,1 @@
+//! The emulated Internet: network namespaces, veth links, routers and user-space delay.
