@@ -1,0 +1,53 @@
+//! One enum for every kind of record a result stream (warts file, control
+//! socket) carries.
+
+use std::sync::Arc;
+
+use crate::{Cycle, List, Ping, Trace};
+
+/// A record of a result stream, in stream order.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Record {
+    /// A list definition.
+    List(Arc<List>),
+    /// The start of a cycle.
+    CycleStart(Arc<Cycle>),
+    /// A cycle whose start is in another file (a definition only).
+    CycleDef(Arc<Cycle>),
+    /// The end of a cycle; `stop_time` is set.
+    CycleStop(Arc<Cycle>),
+    /// A ping.
+    Ping(Box<Ping>),
+    /// A traceroute.
+    Trace(Box<Trace>),
+    /// A record of a type this version does not model (neighbourdisc, tbit,
+    /// sting, owamp or newer), kept as raw bytes.
+    Unsupported(RawRecord),
+}
+
+/// A record kept as its type code and undecoded body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RawRecord {
+    /// The record type code (warts numbering).
+    pub kind: u16,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Record {
+    /// The name of the record's type, as scamper's tools print it.
+    #[must_use]
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::List(_) => "list",
+            Self::CycleStart(_) => "cycle-start",
+            Self::CycleDef(_) => "cycle-def",
+            Self::CycleStop(_) => "cycle-stop",
+            Self::Ping(_) => "ping",
+            Self::Trace(_) => "trace",
+            Self::Unsupported(_) => "unsupported",
+        }
+    }
+}
