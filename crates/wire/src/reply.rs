@@ -1,0 +1,657 @@
+//! The prober's receive path: a borrowed summary of a received packet.
+//!
+//! Entry points, by what the socket delivers:
+//! - [`parse_ipv4`]: an IPv4 packet with its header (raw ICMP, TCP or UDP
+//!   sockets, packet sockets after the link header);
+//! - [`parse_ipv6`]: an IPv6 packet with its header (packet sockets);
+//! - [`parse_icmpv6`]: an ICMPv6 message as a Linux raw ICMPv6 socket delivers it,
+//!   without the IPv6 header, plus the addresses and hop limit from `recvmsg`.
+//!
+//! The result, [`Reply`], holds the outer header fields, what kind of message it
+//! is, and for ICMP errors the [`Quote`]: the quoted IP header and whatever part
+//! of the quoted transport header is present (routers often quote only 8 bytes),
+//! plus the RFC 4884 extensions. Parsing never allocates and never panics; bytes
+//! that cannot be a reply give an [`Error`] saying why.
+
+use crate::icmp_ext::{self, Extensions};
+use crate::ipv6::walk_extension_headers;
+use crate::tcp::TcpFlags;
+use crate::{Error, IpProtocol, Result, be16, be32, checksum, icmpv4, icmpv6, ipv4, ipv6};
+use std::net::{IpAddr, Ipv6Addr};
+
+/// What a received packet is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyKind {
+    /// ICMP (v4 type 0, v6 type 129) echo reply.
+    EchoReply {
+        /// Identifier.
+        ident: u16,
+        /// Sequence number.
+        seq_no: u16,
+    },
+    /// ICMP echo request (a raw socket also sees our own probes on loopback).
+    EchoRequest {
+        /// Identifier.
+        ident: u16,
+        /// Sequence number.
+        seq_no: u16,
+    },
+    /// ICMPv4 timestamp reply.
+    TimestampReply {
+        /// Identifier.
+        ident: u16,
+        /// Sequence number.
+        seq_no: u16,
+        /// Originate timestamp.
+        originate: u32,
+        /// Receive timestamp.
+        receive: u32,
+        /// Transmit timestamp.
+        transmit: u32,
+    },
+    /// ICMP time exceeded (v4 type 11, v6 type 3).
+    TimeExceeded {
+        /// Code (0 in transit, 1 reassembly).
+        code: u8,
+    },
+    /// ICMP destination unreachable (v4 type 3, v6 type 1). Codes differ between
+    /// the families.
+    DestUnreachable {
+        /// Code.
+        code: u8,
+        /// ICMPv4 bytes 6–7: the next-hop MTU when the code is 4
+        /// (fragmentation needed); zero for ICMPv6.
+        next_hop_mtu: u16,
+    },
+    /// ICMPv6 packet too big (type 2).
+    PacketTooBig {
+        /// The MTU of the next hop.
+        mtu: u32,
+    },
+    /// ICMP parameter problem (v4 type 12, v6 type 4).
+    ParamProblem {
+        /// Code.
+        code: u8,
+        /// Pointer to the offending byte.
+        pointer: u32,
+    },
+    /// Any other ICMP message.
+    OtherIcmp {
+        /// Type.
+        msg_type: u8,
+        /// Code.
+        code: u8,
+    },
+    /// A TCP segment.
+    Tcp {
+        /// Source port.
+        src_port: u16,
+        /// Destination port.
+        dst_port: u16,
+        /// Sequence number.
+        seq_number: u32,
+        /// Acknowledgment number.
+        ack_number: u32,
+        /// Flags.
+        flags: TcpFlags,
+        /// Window.
+        window_len: u16,
+    },
+    /// A UDP datagram.
+    Udp {
+        /// Source port.
+        src_port: u16,
+        /// Destination port.
+        dst_port: u16,
+        /// Length field.
+        len: u16,
+    },
+}
+
+/// Fields of the quoted IP header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotedIp {
+    /// Source address (our probe's source).
+    pub src: IpAddr,
+    /// Destination address (our probe's destination).
+    pub dst: IpAddr,
+    /// TTL or hop limit as the quoting router saw it.
+    pub ttl: u8,
+    /// IPv4 identification; for IPv6, the fragment header's identification if
+    /// one was quoted, else 0.
+    pub ip_id: u32,
+    /// TOS byte or traffic class.
+    pub tos: u8,
+    /// The transport protocol (for IPv6, after walking extension headers; the
+    /// first unwalkable header if the walk stopped).
+    pub protocol: IpProtocol,
+    /// IPv4 total length; for IPv6 the payload length plus 40.
+    pub total_len: u32,
+    /// IPv6 flow label (0 for IPv4).
+    pub flow_label: u32,
+    /// Header length including options or walked extension headers.
+    pub header_len: usize,
+    /// IPv4 don't-fragment flag (false for IPv6).
+    pub dont_frag: bool,
+    /// Fragment offset in eight-byte units (IPv4 header, or IPv6 fragment header).
+    pub frag_offset: u16,
+}
+
+/// Quoted ICMP header fields that are present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotedIcmp {
+    /// Type.
+    pub msg_type: u8,
+    /// Code (with 2 bytes or more).
+    pub code: Option<u8>,
+    /// Checksum (with 4 bytes or more).
+    pub checksum: Option<u16>,
+    /// Identifier (with 6 bytes or more).
+    pub ident: Option<u16>,
+    /// Sequence number (with 8 bytes or more).
+    pub seq_no: Option<u16>,
+}
+
+/// Quoted UDP header fields that are present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotedUdp {
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port (with 4 bytes or more).
+    pub dst_port: Option<u16>,
+    /// Length (with 6 bytes or more).
+    pub len: Option<u16>,
+    /// Checksum (with 8 bytes or more).
+    pub checksum: Option<u16>,
+}
+
+/// Quoted TCP header fields that are present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotedTcp {
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port (with 4 bytes or more).
+    pub dst_port: Option<u16>,
+    /// Sequence number (with 8 bytes or more).
+    pub seq_number: Option<u32>,
+    /// Acknowledgment number (with 12 bytes or more).
+    pub ack_number: Option<u32>,
+    /// Flags (with 14 bytes or more).
+    pub flags: Option<TcpFlags>,
+    /// Window (with 16 bytes or more).
+    pub window_len: Option<u16>,
+}
+
+/// The quoted transport header, as far as it is present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotedTransport {
+    /// ICMP or ICMPv6 (at least the type byte).
+    Icmp(QuotedIcmp),
+    /// UDP (at least the source port).
+    Udp(QuotedUdp),
+    /// TCP (at least the source port).
+    Tcp(QuotedTcp),
+}
+
+/// The quoted datagram of an ICMP error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quote<'a> {
+    /// All quoted bytes (without any extension structure): nothing is lost.
+    pub bytes: &'a [u8],
+    /// The quoted IP header, when its fixed part is present with the right version.
+    pub ip: Option<QuotedIp>,
+    /// The quoted transport bytes (after the IP header and options/extension
+    /// headers), empty if the IP header could not be passed.
+    pub transport_bytes: &'a [u8],
+    /// The quoted transport header fields that are present.
+    pub transport: Option<QuotedTransport>,
+}
+
+/// A borrowed summary of a received packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reply<'a> {
+    /// Outer source address (the responder).
+    pub src: IpAddr,
+    /// Outer destination address (us).
+    pub dst: IpAddr,
+    /// TTL or hop limit of the reply.
+    pub ttl: u8,
+    /// IPv4 identification; for IPv6 the fragment identification if the packet
+    /// had a fragment header, else 0.
+    pub ip_id: u32,
+    /// Size of the reply: IPv4 total length; IPv6 payload length plus 40 (for
+    /// [`parse_icmpv6`], the ICMPv6 length plus 40).
+    pub size: u32,
+    /// TOS byte or traffic class (0 from [`parse_icmpv6`] unless the caller sets
+    /// it from a control message).
+    pub tos: u8,
+    /// IPv6 flow label (0 for IPv4 and from [`parse_icmpv6`]).
+    pub flow_label: u32,
+    /// What the packet is.
+    pub kind: ReplyKind,
+    /// For ICMP errors, the quoted datagram.
+    pub quote: Option<Quote<'a>>,
+    /// RFC 4884 extensions, if the ICMP error carried any.
+    pub extensions: Option<Extensions<'a>>,
+    /// The transport bytes: the whole ICMP message, TCP segment or UDP datagram.
+    pub transport: &'a [u8],
+}
+
+impl Reply<'_> {
+    /// True for IPv6 replies.
+    pub fn is_ipv6(&self) -> bool {
+        self.src.is_ipv6()
+    }
+
+    /// For ICMP replies, the (type, code) bytes as received.
+    pub fn icmp_type_code(&self) -> Option<(u8, u8)> {
+        match self.kind {
+            ReplyKind::Tcp { .. } | ReplyKind::Udp { .. } => None,
+            _ => Some((*self.transport.first()?, *self.transport.get(1)?)),
+        }
+    }
+
+    /// The MTU a packet-too-big message reports (ICMPv4 destination unreachable
+    /// code 4, ICMPv6 type 2).
+    pub fn next_hop_mtu(&self) -> Option<u32> {
+        match self.kind {
+            ReplyKind::PacketTooBig { mtu } => Some(mtu),
+            ReplyKind::DestUnreachable {
+                code: icmpv4::CODE_FRAG_NEEDED,
+                next_hop_mtu,
+            } if !self.is_ipv6() => Some(u32::from(next_hop_mtu)),
+            _ => None,
+        }
+    }
+
+    /// True when the transport checksum verifies (with the pseudo-header where
+    /// the protocol has one). Computed on demand, not while parsing.
+    pub fn verify_checksum(&self) -> bool {
+        let (proto, pseudo) = match self.kind {
+            ReplyKind::Tcp { .. } => (IpProtocol::Tcp, true),
+            ReplyKind::Udp { .. } => {
+                return crate::udp::Packet::new_checked(self.transport)
+                    .is_ok_and(|p| p.verify_checksum(self.src, self.dst));
+            }
+            _ if self.is_ipv6() => (IpProtocol::Icmpv6, true),
+            _ => (IpProtocol::Icmp, false),
+        };
+        let mut s = checksum::sum(self.transport);
+        if pseudo {
+            s = checksum::combine(
+                s,
+                checksum::pseudo_header(
+                    self.src,
+                    self.dst,
+                    proto.into(),
+                    self.transport.len() as u32,
+                ),
+            );
+        }
+        s == 0xffff
+    }
+}
+
+/// Parses an IPv4 packet as a raw socket delivers it (with its IP header).
+pub fn parse_ipv4(bytes: &[u8]) -> Result<Reply<'_>> {
+    let p = ipv4::Packet::new_checked(bytes)?;
+    if p.version() != 4 {
+        return Err(Error::BadVersion {
+            what: "IPv4 reply",
+            version: p.version(),
+            expected: 4,
+        });
+    }
+    let hl = p.header_len();
+    let total = usize::from(p.total_len());
+    if total < hl {
+        return Err(Error::BadLength {
+            what: "IPv4 reply total length",
+            field: total,
+            have: bytes.len(),
+        });
+    }
+    if p.frag_offset() != 0 {
+        return Err(Error::Malformed {
+            what: "IPv4 reply",
+            reason: "it is a non-first fragment, which carries no transport header",
+        });
+    }
+    // A total length past the buffer (a short read) keeps what is there.
+    let l4 = &bytes[hl..total.min(bytes.len())];
+    let src = IpAddr::V4(p.src_addr());
+    let dst = IpAddr::V4(p.dst_addr());
+    let mut reply = Reply {
+        src,
+        dst,
+        ttl: p.ttl(),
+        ip_id: u32::from(p.ident()),
+        size: total as u32,
+        tos: p.tos(),
+        flow_label: 0,
+        kind: ReplyKind::OtherIcmp {
+            msg_type: 0,
+            code: 0,
+        },
+        quote: None,
+        extensions: None,
+        transport: l4,
+    };
+    match p.protocol() {
+        IpProtocol::Icmp => icmp4(&mut reply)?,
+        IpProtocol::Tcp => reply.kind = tcp(l4)?,
+        IpProtocol::Udp => reply.kind = udp(l4)?,
+        other => {
+            return Err(Error::UnsupportedProtocol {
+                what: "IPv4 reply",
+                protocol: other.into(),
+            });
+        }
+    }
+    Ok(reply)
+}
+
+/// Parses an IPv6 packet with its header (as a packet socket delivers it),
+/// walking extension headers to ICMPv6, TCP or UDP.
+pub fn parse_ipv6(bytes: &[u8]) -> Result<Reply<'_>> {
+    let p = ipv6::Packet::new_checked(bytes)?;
+    if p.version() != 6 {
+        return Err(Error::BadVersion {
+            what: "IPv6 reply",
+            version: p.version(),
+            expected: 6,
+        });
+    }
+    let end = (ipv6::HEADER_LEN + usize::from(p.payload_len())).min(bytes.len());
+    let payload = &bytes[ipv6::HEADER_LEN..end];
+    let up = walk_extension_headers(p.next_header(), payload)?;
+    if up.fragment.is_some_and(|f| f.offset != 0) {
+        return Err(Error::Malformed {
+            what: "IPv6 reply",
+            reason: "it is a non-first fragment, which carries no transport header",
+        });
+    }
+    let l4 = &payload[up.offset..];
+    let mut reply = Reply {
+        src: IpAddr::V6(p.src_addr()),
+        dst: IpAddr::V6(p.dst_addr()),
+        ttl: p.hop_limit(),
+        ip_id: up.fragment.map_or(0, |f| f.ident),
+        size: u32::from(p.payload_len()) + ipv6::HEADER_LEN as u32,
+        tos: p.traffic_class(),
+        flow_label: p.flow_label(),
+        kind: ReplyKind::OtherIcmp {
+            msg_type: 0,
+            code: 0,
+        },
+        quote: None,
+        extensions: None,
+        transport: l4,
+    };
+    match up.protocol {
+        IpProtocol::Icmpv6 => icmp6(&mut reply)?,
+        IpProtocol::Tcp => reply.kind = tcp(l4)?,
+        IpProtocol::Udp => reply.kind = udp(l4)?,
+        other => {
+            return Err(Error::UnsupportedProtocol {
+                what: "IPv6 reply",
+                protocol: other.into(),
+            });
+        }
+    }
+    Ok(reply)
+}
+
+/// Parses an ICMPv6 message as a Linux raw ICMPv6 socket delivers it (no IPv6
+/// header); the addresses and hop limit come from `recvmsg`.
+pub fn parse_icmpv6(src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8, icmp: &[u8]) -> Result<Reply<'_>> {
+    let mut reply = Reply {
+        src: IpAddr::V6(src),
+        dst: IpAddr::V6(dst),
+        ttl: hop_limit,
+        ip_id: 0,
+        size: (icmp.len() + ipv6::HEADER_LEN) as u32,
+        tos: 0,
+        flow_label: 0,
+        kind: ReplyKind::OtherIcmp {
+            msg_type: 0,
+            code: 0,
+        },
+        quote: None,
+        extensions: None,
+        transport: icmp,
+    };
+    icmp6(&mut reply)?;
+    Ok(reply)
+}
+
+fn tcp(l4: &[u8]) -> Result<ReplyKind> {
+    let p = crate::tcp::Packet::new_checked(l4)?;
+    Ok(ReplyKind::Tcp {
+        src_port: p.src_port(),
+        dst_port: p.dst_port(),
+        seq_number: p.seq_number(),
+        ack_number: p.ack_number(),
+        flags: p.flags(),
+        window_len: p.window_len(),
+    })
+}
+
+fn udp(l4: &[u8]) -> Result<ReplyKind> {
+    let p = crate::udp::Packet::new_checked(l4)?;
+    Ok(ReplyKind::Udp {
+        src_port: p.src_port(),
+        dst_port: p.dst_port(),
+        len: p.len(),
+    })
+}
+
+fn icmp4(reply: &mut Reply<'_>) -> Result<()> {
+    use icmpv4::Message as M;
+    let b = reply.transport;
+    let p = icmpv4::Packet::new_checked(b)?;
+    let code = p.msg_code();
+    let ty = p.msg_type();
+    reply.kind = match ty {
+        M::EchoReply => ReplyKind::EchoReply {
+            ident: p.echo_ident(),
+            seq_no: p.echo_seq_no(),
+        },
+        M::EchoRequest => ReplyKind::EchoRequest {
+            ident: p.echo_ident(),
+            seq_no: p.echo_seq_no(),
+        },
+        M::TimestampReply => {
+            let (originate, receive, transmit) = p.timestamps().ok_or(Error::Truncated {
+                what: "ICMPv4 timestamp reply",
+                need: icmpv4::TIMESTAMP_LEN,
+                have: b.len(),
+            })?;
+            ReplyKind::TimestampReply {
+                ident: p.echo_ident(),
+                seq_no: p.echo_seq_no(),
+                originate,
+                receive,
+                transmit,
+            }
+        }
+        M::TimeExceeded => ReplyKind::TimeExceeded { code },
+        M::DstUnreachable => ReplyKind::DestUnreachable {
+            code,
+            next_hop_mtu: p.next_hop_mtu(),
+        },
+        M::ParamProblem => ReplyKind::ParamProblem {
+            code,
+            pointer: u32::from(p.pointer()),
+        },
+        other => ReplyKind::OtherIcmp {
+            msg_type: other.into(),
+            code,
+        },
+    };
+    let body = &b[icmpv4::HEADER_LEN..];
+    let (quote, ext) = match ty {
+        M::TimeExceeded | M::DstUnreachable | M::ParamProblem => {
+            icmp_ext::split_body(body, p.ext_length(), 4)
+        }
+        M::SourceQuench | M::Redirect => (body, None),
+        _ => return Ok(()),
+    };
+    reply.quote = Some(parse_quote(quote, false));
+    reply.extensions = ext;
+    Ok(())
+}
+
+fn icmp6(reply: &mut Reply<'_>) -> Result<()> {
+    use icmpv6::Message as M;
+    let b = reply.transport;
+    let p = icmpv6::Packet::new_checked(b)?;
+    let code = p.msg_code();
+    let ty = p.msg_type();
+    reply.kind = match ty {
+        M::EchoReply => ReplyKind::EchoReply {
+            ident: p.echo_ident(),
+            seq_no: p.echo_seq_no(),
+        },
+        M::EchoRequest => ReplyKind::EchoRequest {
+            ident: p.echo_ident(),
+            seq_no: p.echo_seq_no(),
+        },
+        M::TimeExceeded => ReplyKind::TimeExceeded { code },
+        M::DstUnreachable => ReplyKind::DestUnreachable {
+            code,
+            next_hop_mtu: 0,
+        },
+        M::PacketTooBig => ReplyKind::PacketTooBig { mtu: p.mtu() },
+        M::ParamProblem => ReplyKind::ParamProblem {
+            code,
+            pointer: p.pointer(),
+        },
+        other => ReplyKind::OtherIcmp {
+            msg_type: other.into(),
+            code,
+        },
+    };
+    let body = &b[icmpv6::HEADER_LEN..];
+    let (quote, ext) = match ty {
+        M::TimeExceeded | M::DstUnreachable => icmp_ext::split_body(body, p.ext_length(), 8),
+        M::PacketTooBig | M::ParamProblem => (body, None),
+        _ => return Ok(()),
+    };
+    reply.quote = Some(parse_quote(quote, true));
+    reply.extensions = ext;
+    Ok(())
+}
+
+/// Parses a quoted datagram: as much of it as is there. Never fails.
+pub fn parse_quote(bytes: &[u8], ipv6: bool) -> Quote<'_> {
+    let mut q = Quote {
+        bytes,
+        ip: None,
+        transport_bytes: &[],
+        transport: None,
+    };
+    let parsed = if ipv6 {
+        quoted_ipv6(bytes)
+    } else {
+        quoted_ipv4(bytes)
+    };
+    let Some((ip, l4)) = parsed else {
+        return q;
+    };
+    q.ip = Some(ip);
+    if let Some(l4) = l4 {
+        q.transport_bytes = l4;
+        q.transport = quoted_transport(ip.protocol, l4);
+    }
+    q
+}
+
+/// The quoted IPv4 header and, when the whole header (options too) is present
+/// and this is a first fragment, the transport bytes.
+fn quoted_ipv4(b: &[u8]) -> Option<(QuotedIp, Option<&[u8]>)> {
+    if b.len() < ipv4::HEADER_LEN || b[0] >> 4 != 4 {
+        return None;
+    }
+    let p = ipv4::Packet::new_unchecked(b);
+    let hl = p.header_len();
+    let ip = QuotedIp {
+        src: IpAddr::V4(p.src_addr()),
+        dst: IpAddr::V4(p.dst_addr()),
+        ttl: p.ttl(),
+        ip_id: u32::from(p.ident()),
+        tos: p.tos(),
+        protocol: p.protocol(),
+        total_len: u32::from(p.total_len()),
+        flow_label: 0,
+        header_len: hl,
+        dont_frag: p.dont_frag(),
+        frag_offset: p.frag_offset(),
+    };
+    let l4 = (hl >= ipv4::HEADER_LEN && hl <= b.len() && ip.frag_offset == 0).then(|| &b[hl..]);
+    Some((ip, l4))
+}
+
+fn quoted_ipv6(b: &[u8]) -> Option<(QuotedIp, Option<&[u8]>)> {
+    if b.len() < ipv6::HEADER_LEN || b[0] >> 4 != 6 {
+        return None;
+    }
+    let p = ipv6::Packet::new_unchecked(b);
+    let rest = &b[ipv6::HEADER_LEN..];
+    let mut ip = QuotedIp {
+        src: IpAddr::V6(p.src_addr()),
+        dst: IpAddr::V6(p.dst_addr()),
+        ttl: p.hop_limit(),
+        ip_id: 0,
+        tos: p.traffic_class(),
+        protocol: p.next_header(),
+        total_len: u32::from(p.payload_len()) + ipv6::HEADER_LEN as u32,
+        flow_label: p.flow_label(),
+        header_len: ipv6::HEADER_LEN,
+        dont_frag: false,
+        frag_offset: 0,
+    };
+    let Ok(up) = walk_extension_headers(p.next_header(), rest) else {
+        return Some((ip, None));
+    };
+    ip.protocol = up.protocol;
+    ip.header_len += up.offset;
+    if let Some(f) = up.fragment {
+        ip.ip_id = f.ident;
+        ip.frag_offset = f.offset;
+        if f.offset != 0 {
+            return Some((ip, None));
+        }
+    }
+    Some((ip, Some(&rest[up.offset..])))
+}
+
+fn quoted_transport(protocol: IpProtocol, b: &[u8]) -> Option<QuotedTransport> {
+    let u8_at = |at: usize| b.get(at).copied();
+    let u16_at = |at: usize| (b.len() >= at + 2).then(|| be16(b, at));
+    let u32_at = |at: usize| (b.len() >= at + 4).then(|| be32(b, at));
+    match protocol {
+        IpProtocol::Icmp | IpProtocol::Icmpv6 => Some(QuotedTransport::Icmp(QuotedIcmp {
+            msg_type: u8_at(0)?,
+            code: u8_at(1),
+            checksum: u16_at(2),
+            ident: u16_at(4),
+            seq_no: u16_at(6),
+        })),
+        IpProtocol::Udp => Some(QuotedTransport::Udp(QuotedUdp {
+            src_port: u16_at(0)?,
+            dst_port: u16_at(2),
+            len: u16_at(4),
+            checksum: u16_at(6),
+        })),
+        IpProtocol::Tcp => Some(QuotedTransport::Tcp(QuotedTcp {
+            src_port: u16_at(0)?,
+            dst_port: u16_at(2),
+            seq_number: u32_at(4),
+            ack_number: u32_at(8),
+            flags: u8_at(13).map(TcpFlags),
+            window_len: u16_at(14),
+        })),
+        _ => None,
+    }
+}
