@@ -1,1 +1,155 @@
 //! The emulated Internet: network namespaces, veth links, routers and user-space delay.
+//!
+//! `vantage-testbed` builds small networks on one Linux machine for Vantage's integration
+//! tests (and, later, for `vantage testbed up|down`). A [`TopologyBuilder`] describes
+//! hosts and routers, the links between them (veth pairs with IPv4 and IPv6 addresses
+//! from 10.0.0.0/8 and fd00::/8, only ever inside the testbed's own namespaces), static and
+//! equal-cost multipath routes, per-link delay and per-node behaviours (no ICMP time
+//! exceeded, ICMP rate limits, drop everything). [`TopologyBuilder::build`] returns a
+//! [`Topology`] handle that runs commands, processes and Rust closures inside nodes, looks
+//! up addresses, and deletes everything it made when dropped, also when a test panics.
+//! [`down`] removes what a crashed run left behind.
+//!
+//! ```no_run
+//! use vantage_testbed::{standard, unique_prefix};
+//!
+//! let topo = standard::standard_topology(&unique_prefix("vt"))?;
+//! let out = topo.exec("vp", &["ping", "-c", "1", &standard::addr::TARGET_V4.to_string()])?;
+//! assert!(out.success());
+//! # Ok::<(), vantage_testbed::Error>(())
+//! ```
+//!
+//! How it works: namespaces, veth pairs, addresses and routes are made with `ip`
+//! (iproute2); sysctls are written from a thread that joined the namespace; firewall
+//! rules are loaded with `iptables-restore` / `ip6tables-restore`; link delay, since this
+//! kernel has no `netem`, is an NFQUEUE rule plus the [`delay`] engine, which speaks the
+//! nfnetlink-queue protocol itself ([`nfqueue`]). Namespaces are named `PREFIX-NODE`, so
+//! testbeds with different prefixes coexist.
+//!
+//! What it is not: not a packet simulator (real kernels forward every packet), not a
+//! general network manager (it assumes it owns the namespaces of its prefix), and not
+//! usable without root (CAP_NET_ADMIN). It needs the Debian packages `iproute2` and
+//! `iptables`. It has no `unsafe` code: syscalls go through `nix`.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod builder;
+pub mod delay;
+pub mod netns;
+pub mod nfqueue;
+pub mod prefix;
+pub mod process;
+mod routing;
+pub mod standard;
+pub mod topology;
+
+pub use builder::{
+    Endpoint, IcmpRateLimit, Interface, LinkInfo, LinkSpec, NextHop, NodeInfo, NodeKind, NodeSpec,
+    Route, TopologyBuilder,
+};
+pub use delay::{DelayConfig, DelayEngine, DelayError, DelayStats};
+pub use netns::{NetnsError, down, is_root, unique_prefix};
+pub use prefix::{IpPrefix, PrefixError};
+pub use process::{CommandOutput, ProcessGuard};
+pub use standard::{StandardOptions, standard_topology, standard_topology_with};
+pub use topology::{IfStats, Topology};
+
+/// Why a testbed operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The description is inconsistent; the reason says what to change.
+    #[error("invalid topology `{prefix}`: {reason}")]
+    Invalid {
+        /// The testbed prefix.
+        prefix: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A namespace or tool operation failed.
+    #[error(transparent)]
+    Netns(#[from] NetnsError),
+    /// A delay engine failed.
+    #[error(transparent)]
+    Delay(#[from] DelayError),
+    /// Namespaces of this prefix exist already.
+    #[error(
+        "namespaces of testbed `{prefix}` already exist ({names}); remove them with \
+         `vantage_testbed::down(\"{prefix}\")` (or `ip netns del NAME`), or pick another prefix"
+    )]
+    Leftovers {
+        /// The testbed prefix.
+        prefix: String,
+        /// The namespaces found.
+        names: String,
+    },
+    /// No node of that name.
+    #[error("testbed `{prefix}` has no node `{node}`")]
+    UnknownNode {
+        /// The testbed prefix.
+        prefix: String,
+        /// The name asked for.
+        node: String,
+    },
+    /// No link of that name.
+    #[error(
+        "testbed `{prefix}` has no link `{link}` (links are named `A-B` unless named explicitly)"
+    )]
+    UnknownLink {
+        /// The testbed prefix.
+        prefix: String,
+        /// The name asked for.
+        link: String,
+    },
+    /// No link between two nodes.
+    #[error("testbed `{prefix}` has no link between `{a}` and `{b}`")]
+    NoLinkBetween {
+        /// The testbed prefix.
+        prefix: String,
+        /// One node.
+        a: String,
+        /// The other.
+        b: String,
+    },
+    /// A node is not an end of a link.
+    #[error("node `{node}` is not an end of link `{link}`")]
+    NotOnLink {
+        /// The node.
+        node: String,
+        /// The link.
+        link: String,
+    },
+    /// An empty command line.
+    #[error("no command given to run in node `{0}`")]
+    NoCommand(String),
+    /// Interfaces that never got carrier.
+    #[error("interfaces did not come up: {0}")]
+    NotUp(String),
+    /// Interface counters could not be read.
+    #[error("cannot read the counters of `{ifname}` in node `{node}`: {reason}")]
+    Stats {
+        /// The node.
+        node: String,
+        /// The interface.
+        ifname: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Fuzz entry points (used by `fuzz/fuzz_targets/` and by the corpus replay test).
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::nfqueue;
+
+    /// Parses `data` as a netlink datagram from the NFQUEUE subsystem; every message that
+    /// parses must survive emit -> parse unchanged.
+    pub fn nfqueue_messages(data: &[u8]) {
+        for item in nfqueue::parse(data) {
+            let Ok((hdr, msg)) = item else { break };
+            let mut buf = Vec::new();
+            nfqueue::emit(&msg, hdr, &mut buf);
+            let again: Vec<_> = nfqueue::parse(&buf).collect();
+            assert_eq!(again, vec![Ok((hdr, msg))], "emit -> parse changed {msg:?}");
+        }
+    }
+}
