@@ -53,6 +53,9 @@ mod opts;
 #[doc(hidden)]
 pub mod fuzzing;
 
+#[cfg(test)]
+mod vectors;
+
 pub use opts::OptionBytes;
 
 /// Everything that can be wrong with bytes handed to this crate, or with a request

@@ -655,3 +655,625 @@ fn quoted_transport(protocol: IpProtocol, b: &[u8]) -> Option<QuotedTransport> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::icmp_ext::MplsEntry;
+    use crate::probe::{ChosenChecksum, IpHeader, Ipv4Header, Ipv6Header, Probe, Transport};
+    use crate::{OptionBytes, icmpv4, icmpv6, ipv4, ipv6, tcp::TcpFlags};
+    use hex_literal::hex;
+    use std::net::Ipv4Addr;
+
+    const ROUTER4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 9);
+    const US4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+    const DST4: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
+
+    fn router6() -> Ipv6Addr {
+        "2001:db8:ffff::9".parse().unwrap()
+    }
+    fn us6() -> Ipv6Addr {
+        "2001:db8::1".parse().unwrap()
+    }
+    fn dst6() -> Ipv6Addr {
+        "2001:db8::2".parse().unwrap()
+    }
+
+    fn probe4(transport: Transport<'_>) -> Vec<u8> {
+        let p = Probe {
+            ip: IpHeader::V4(Ipv4Header {
+                src: US4,
+                dst: DST4,
+                ttl: 1,
+                tos: 0x10,
+                ident: 0xabcd,
+                dont_frag: false,
+                options: OptionBytes::new(),
+            }),
+            transport,
+            checksum: None,
+        };
+        let mut b = vec![0u8; p.buffer_len()];
+        p.emit(&mut b).unwrap();
+        b
+    }
+
+    fn probe6(transport: Transport<'_>) -> Vec<u8> {
+        let p = Probe {
+            ip: IpHeader::V6(Ipv6Header {
+                src: us6(),
+                dst: dst6(),
+                hop_limit: 1,
+                traffic_class: 0x20,
+                flow_label: 0xfeed,
+                fragment: None,
+            }),
+            transport,
+            checksum: None,
+        };
+        let mut b = vec![0u8; p.buffer_len()];
+        p.emit(&mut b).unwrap();
+        b
+    }
+
+    /// Wraps an ICMPv4 message in an IPv4 header from the router to us.
+    fn wrap4(icmp: &icmpv4::Repr<'_>, ttl: u8) -> Vec<u8> {
+        let ip = ipv4::Repr {
+            src_addr: ROUTER4,
+            dst_addr: US4,
+            protocol: IpProtocol::Icmp,
+            payload_len: icmp.buffer_len(),
+            ttl,
+            tos: 0xc0,
+            ident: 777,
+            dont_frag: false,
+            more_frags: false,
+            frag_offset: 0,
+            options: OptionBytes::new(),
+        };
+        let mut b = vec![0u8; ip.buffer_len() + icmp.buffer_len()];
+        ip.emit(&mut ipv4::Packet::new_unchecked(&mut b[..]))
+            .unwrap();
+        icmp.emit(&mut icmpv4::Packet::new_unchecked(&mut b[20..]))
+            .unwrap();
+        b
+    }
+
+    fn icmp6_bytes(icmp: &icmpv6::Repr<'_>) -> Vec<u8> {
+        let mut b = vec![0u8; icmp.buffer_len()];
+        icmp.emit(
+            &mut icmpv6::Packet::new_unchecked(&mut b[..]),
+            router6(),
+            us6(),
+        )
+        .unwrap();
+        b
+    }
+
+    fn wrap6(icmp: &[u8]) -> Vec<u8> {
+        let ip = ipv6::Repr {
+            src_addr: router6(),
+            dst_addr: us6(),
+            next_header: IpProtocol::Icmpv6,
+            payload_len: icmp.len(),
+            hop_limit: 60,
+            traffic_class: 0,
+            flow_label: 0,
+        };
+        let mut b = vec![0u8; 40];
+        ip.emit(&mut ipv6::Packet::new_unchecked(&mut b[..]))
+            .unwrap();
+        b.extend_from_slice(icmp);
+        b
+    }
+
+    fn mpls_ext() -> Vec<u8> {
+        let mut payload = Vec::new();
+        payload.extend_from_slice(
+            &MplsEntry {
+                label: 24000,
+                exp: 0,
+                bottom_of_stack: true,
+                ttl: 1,
+            }
+            .to_bytes(),
+        );
+        let objs = [icmp_ext::Object {
+            class_num: 1,
+            c_type: 1,
+            payload: &payload,
+        }];
+        let mut b = vec![0u8; icmp_ext::buffer_len(&objs)];
+        icmp_ext::emit(&objs, &mut b).unwrap();
+        b
+    }
+
+    #[test]
+    fn time_exceeded_udp_v4() {
+        let probe = probe4(Transport::Udp {
+            src_port: 40000,
+            dst_port: 33435,
+            payload: &[0; 12],
+        });
+        let icmp = icmpv4::Repr::TimeExceeded {
+            code: 0,
+            quote: &probe,
+            extensions: None,
+        };
+        let bytes = wrap4(&icmp, 250);
+        let r = parse_ipv4(&bytes).unwrap();
+        assert!(r.verify_checksum());
+        assert_eq!(r.src, IpAddr::V4(ROUTER4));
+        assert_eq!(r.dst, IpAddr::V4(US4));
+        assert_eq!((r.ttl, r.ip_id, r.tos), (250, 777, 0xc0));
+        assert_eq!(r.size as usize, bytes.len());
+        assert_eq!(r.kind, ReplyKind::TimeExceeded { code: 0 });
+        assert_eq!(r.icmp_type_code(), Some((11, 0)));
+        assert!(r.extensions.is_none());
+        let q = r.quote.unwrap();
+        assert_eq!(q.bytes, &probe[..]);
+        let ip = q.ip.unwrap();
+        assert_eq!(ip.src, IpAddr::V4(US4));
+        assert_eq!(ip.dst, IpAddr::V4(DST4));
+        assert_eq!((ip.ttl, ip.ip_id, ip.tos), (1, 0xabcd, 0x10));
+        assert_eq!(ip.protocol, IpProtocol::Udp);
+        assert_eq!(ip.total_len, 40);
+        match q.transport.unwrap() {
+            QuotedTransport::Udp(u) => {
+                assert_eq!(u.src_port, 40000);
+                assert_eq!(u.dst_port, Some(33435));
+                assert_eq!(u.len, Some(20));
+                assert_eq!(u.checksum, Some(be16(&probe, 26)));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// A quote truncated at every length keeps exactly the fields present.
+    #[test]
+    fn truncated_quotes_v4_every_length() {
+        let mut opts = OptionBytes::new();
+        opts.push_tcp(&crate::tcp::TcpOption::Mss(1460)).unwrap();
+        let probes = [
+            probe4(Transport::Udp {
+                src_port: 1,
+                dst_port: 2,
+                payload: &[9; 4],
+            }),
+            probe4(Transport::IcmpEcho {
+                ident: 3,
+                seq_no: 4,
+                payload: &[9; 4],
+            }),
+            probe4(Transport::Tcp {
+                src_port: 5,
+                dst_port: 6,
+                seq_number: 7,
+                ack_number: 8,
+                flags: TcpFlags::SYN,
+                window_len: 9,
+                options: opts,
+                payload: &[],
+            }),
+        ];
+        for probe in &probes {
+            for n in 0..=probe.len() {
+                let icmp = icmpv4::Repr::TimeExceeded {
+                    code: 0,
+                    quote: &probe[..n],
+                    extensions: None,
+                };
+                let bytes = wrap4(&icmp, 9);
+                let r = parse_ipv4(&bytes).unwrap();
+                let q = r.quote.unwrap();
+                assert_eq!(q.bytes, &probe[..n], "quote bytes kept at {n}");
+                assert_eq!(q.ip.is_some(), n >= 20, "ip at {n}");
+                let l4 = n.saturating_sub(20);
+                assert_eq!(q.transport_bytes.len(), l4);
+                check_transport(q.transport, l4);
+            }
+        }
+    }
+
+    fn check_transport(t: Option<QuotedTransport>, l4: usize) {
+        match t {
+            None => assert!(l4 < 2, "a transport header with {l4} bytes was not parsed"),
+            Some(QuotedTransport::Icmp(i)) => {
+                assert!(l4 >= 1);
+                assert!(i.msg_type == 8 || i.msg_type == 128);
+                assert_eq!(i.code.is_some(), l4 >= 2);
+                assert_eq!(i.checksum.is_some(), l4 >= 4);
+                assert_eq!(i.ident, (l4 >= 6).then_some(3));
+                assert_eq!(i.seq_no, (l4 >= 8).then_some(4));
+            }
+            Some(QuotedTransport::Udp(u)) => {
+                assert_eq!(u.src_port, 1);
+                assert_eq!(u.dst_port, (l4 >= 4).then_some(2));
+                assert_eq!(u.len.is_some(), l4 >= 6);
+                assert_eq!(u.checksum.is_some(), l4 >= 8);
+            }
+            Some(QuotedTransport::Tcp(t)) => {
+                assert_eq!(t.src_port, 5);
+                assert_eq!(t.dst_port, (l4 >= 4).then_some(6));
+                assert_eq!(t.seq_number, (l4 >= 8).then_some(7));
+                assert_eq!(t.ack_number, (l4 >= 12).then_some(8));
+                assert_eq!(t.flags, (l4 >= 14).then_some(TcpFlags::SYN));
+                assert_eq!(t.window_len, (l4 >= 16).then_some(9));
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_quotes_v6_every_length() {
+        let probes = [
+            probe6(Transport::Udp {
+                src_port: 1,
+                dst_port: 2,
+                payload: &[9; 4],
+            }),
+            probe6(Transport::IcmpEcho {
+                ident: 3,
+                seq_no: 4,
+                payload: &[9; 4],
+            }),
+        ];
+        for probe in &probes {
+            for n in 0..=probe.len() {
+                let icmp = icmp6_bytes(&icmpv6::Repr::TimeExceeded {
+                    code: 0,
+                    quote: &probe[..n],
+                    extensions: None,
+                });
+                for r in [
+                    parse_icmpv6(router6(), us6(), 61, &icmp).unwrap(),
+                    parse_ipv6(&wrap6(&icmp)).unwrap(),
+                ] {
+                    assert!(r.verify_checksum());
+                    assert_eq!(r.kind, ReplyKind::TimeExceeded { code: 0 });
+                    let q = r.quote.unwrap();
+                    assert_eq!(q.bytes, &probe[..n]);
+                    assert_eq!(q.ip.is_some(), n >= 40);
+                    if let Some(ip) = q.ip {
+                        assert_eq!(ip.src, IpAddr::V6(us6()));
+                        assert_eq!(ip.dst, IpAddr::V6(dst6()));
+                        assert_eq!(ip.flow_label, 0xfeed);
+                        assert_eq!(ip.tos, 0x20);
+                        assert_eq!(ip.ttl, 1);
+                        assert_eq!(ip.total_len as usize, probe.len());
+                    }
+                    check_transport(q.transport, n.saturating_sub(40));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mpls_extension_in_reply_v4() {
+        let probe = probe4(Transport::IcmpEcho {
+            ident: 3,
+            seq_no: 4,
+            payload: &[0; 8],
+        });
+        let ext = mpls_ext();
+        let icmp = icmpv4::Repr::TimeExceeded {
+            code: 0,
+            quote: &probe,
+            extensions: Some(&ext),
+        };
+        let bytes = wrap4(&icmp, 9);
+        let r = parse_ipv4(&bytes).unwrap();
+        let q = r.quote.unwrap();
+        assert_eq!(q.bytes.len(), 128);
+        assert_eq!(&q.bytes[..probe.len()], &probe[..]);
+        let e = r.extensions.unwrap();
+        assert!(e.verify_checksum());
+        let o = e.objects().next().unwrap().unwrap();
+        let m: Vec<_> = o.mpls_entries().unwrap().collect();
+        assert_eq!(m[0].label, 24000);
+        assert!(m[0].bottom_of_stack);
+    }
+
+    #[test]
+    fn mpls_extension_in_reply_v6() {
+        let probe = probe6(Transport::Udp {
+            src_port: 1,
+            dst_port: 2,
+            payload: &[0; 4],
+        });
+        let ext = mpls_ext();
+        let icmp = icmp6_bytes(&icmpv6::Repr::DstUnreachable {
+            code: 4,
+            quote: &probe,
+            extensions: Some(&ext),
+        });
+        assert_eq!(icmp[4], 16);
+        let r = parse_icmpv6(router6(), us6(), 64, &icmp).unwrap();
+        assert_eq!(
+            r.kind,
+            ReplyKind::DestUnreachable {
+                code: 4,
+                next_hop_mtu: 0
+            }
+        );
+        assert_eq!(r.extensions.unwrap().as_bytes(), &ext[..]);
+        assert_eq!(r.next_hop_mtu(), None);
+    }
+
+    #[test]
+    fn legacy_extension_without_length_field() {
+        // A pre-RFC 4884 router: 128-byte quote, no length field, extension after.
+        let probe = probe4(Transport::Udp {
+            src_port: 1,
+            dst_port: 2,
+            payload: &[0; 4],
+        });
+        let mut quote = probe.clone();
+        quote.resize(128, 0);
+        quote.extend_from_slice(&mpls_ext());
+        let icmp = icmpv4::Repr::TimeExceeded {
+            code: 0,
+            quote: &quote,
+            extensions: None,
+        };
+        let bytes = wrap4(&icmp, 9);
+        assert_eq!(bytes[25], 0);
+        let r = parse_ipv4(&bytes).unwrap();
+        assert_eq!(r.quote.unwrap().bytes.len(), 128);
+        assert!(r.extensions.is_some());
+    }
+
+    #[test]
+    fn echo_timestamp_and_ptb() {
+        let e = icmpv4::Repr::EchoReply {
+            ident: 0x1234,
+            seq_no: 9,
+            data: b"hello",
+        };
+        let b = wrap4(&e, 55);
+        let r = parse_ipv4(&b).unwrap();
+        assert_eq!(
+            r.kind,
+            ReplyKind::EchoReply {
+                ident: 0x1234,
+                seq_no: 9
+            }
+        );
+        assert!(r.quote.is_none());
+        let t = icmpv4::Repr::TimestampReply {
+            ident: 1,
+            seq_no: 2,
+            originate: 3,
+            receive: 4,
+            transmit: 5,
+        };
+        let b = wrap4(&t, 55);
+        let r = parse_ipv4(&b).unwrap();
+        assert_eq!(
+            r.kind,
+            ReplyKind::TimestampReply {
+                ident: 1,
+                seq_no: 2,
+                originate: 3,
+                receive: 4,
+                transmit: 5
+            }
+        );
+        let probe = probe4(Transport::IcmpEcho {
+            ident: 3,
+            seq_no: 4,
+            payload: &[0; 1400],
+        });
+        let ptb = icmpv4::Repr::DstUnreachable {
+            code: 4,
+            next_hop_mtu: 1280,
+            quote: &probe[..28],
+            extensions: None,
+        };
+        let b = wrap4(&ptb, 55);
+        let r = parse_ipv4(&b).unwrap();
+        assert_eq!(r.next_hop_mtu(), Some(1280));
+        assert_eq!(r.quote.unwrap().ip.unwrap().total_len, 1428);
+        let ptb6 = icmp6_bytes(&icmpv6::Repr::PacketTooBig {
+            code: 0,
+            mtu: 1280,
+            quote: &probe6(Transport::IcmpEcho {
+                ident: 3,
+                seq_no: 4,
+                payload: &[0; 8],
+            }),
+        });
+        let r = parse_icmpv6(router6(), us6(), 64, &ptb6).unwrap();
+        assert_eq!(r.next_hop_mtu(), Some(1280));
+        assert!(r.quote.unwrap().ip.is_some());
+        let echo6 = icmp6_bytes(&icmpv6::Repr::EchoReply {
+            ident: 5,
+            seq_no: 6,
+            data: &[],
+        });
+        let r = parse_icmpv6(router6(), us6(), 64, &echo6).unwrap();
+        assert_eq!(
+            r.kind,
+            ReplyKind::EchoReply {
+                ident: 5,
+                seq_no: 6
+            }
+        );
+        assert!(r.verify_checksum());
+    }
+
+    #[test]
+    fn tcp_rst_and_udp_replies() {
+        let rst = Probe {
+            ip: IpHeader::V4(Ipv4Header {
+                src: DST4,
+                dst: US4,
+                ttl: 60,
+                tos: 0,
+                ident: 0,
+                dont_frag: true,
+                options: OptionBytes::new(),
+            }),
+            transport: Transport::Tcp {
+                src_port: 80,
+                dst_port: 40000,
+                seq_number: 0,
+                ack_number: 1001,
+                flags: TcpFlags::RST | TcpFlags::ACK,
+                window_len: 0,
+                options: OptionBytes::new(),
+                payload: &[],
+            },
+            checksum: None,
+        };
+        let mut b = [0u8; 40];
+        rst.emit(&mut b).unwrap();
+        let r = parse_ipv4(&b).unwrap();
+        assert!(r.verify_checksum());
+        assert_eq!(
+            r.kind,
+            ReplyKind::Tcp {
+                src_port: 80,
+                dst_port: 40000,
+                seq_number: 0,
+                ack_number: 1001,
+                flags: TcpFlags(0x14),
+                window_len: 0
+            }
+        );
+        assert_eq!(r.icmp_type_code(), None);
+        let u = Probe {
+            transport: Transport::Udp {
+                src_port: 53,
+                dst_port: 40000,
+                payload: b"x",
+            },
+            ..rst
+        };
+        let mut b = [0u8; 29];
+        u.emit(&mut b).unwrap();
+        let r = parse_ipv4(&b).unwrap();
+        assert_eq!(
+            r.kind,
+            ReplyKind::Udp {
+                src_port: 53,
+                dst_port: 40000,
+                len: 9
+            }
+        );
+        assert!(r.verify_checksum());
+    }
+
+    #[test]
+    fn paris_icmp_quote_checksum_is_constant() {
+        // ICMP-paris: the quoted checksum identifies the flow whatever the sequence.
+        for seq in 0..5u16 {
+            let p = Probe {
+                ip: IpHeader::V4(Ipv4Header {
+                    src: US4,
+                    dst: DST4,
+                    ttl: 3,
+                    tos: 0,
+                    ident: seq,
+                    dont_frag: false,
+                    options: OptionBytes::new(),
+                }),
+                transport: Transport::IcmpEcho {
+                    ident: 100,
+                    seq_no: seq,
+                    payload: &[0; 4],
+                },
+                checksum: Some(ChosenChecksum {
+                    value: 0x4242,
+                    fix_offset: 2,
+                }),
+            };
+            let mut probe = [0u8; 32];
+            p.emit(&mut probe).unwrap();
+            let icmp = icmpv4::Repr::TimeExceeded {
+                code: 0,
+                quote: &probe[..28],
+                extensions: None,
+            };
+            let b = wrap4(&icmp, 9);
+            let r = parse_ipv4(&b).unwrap();
+            match r.quote.unwrap().transport {
+                Some(QuotedTransport::Icmp(i)) => {
+                    assert_eq!(i.checksum, Some(0x4242));
+                    assert_eq!(i.seq_no, Some(seq));
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        assert!(matches!(parse_ipv4(&[]), Err(Error::Truncated { .. })));
+        assert!(matches!(
+            parse_ipv4(&[0x65; 20]),
+            Err(Error::BadVersion { .. })
+        ));
+        // Total length smaller than the header.
+        let mut b = hex!("45 00 00 10 00 00 00 00 40 01 00 00 0a 00 00 01 0a 00 00 02");
+        assert!(matches!(parse_ipv4(&b), Err(Error::BadLength { .. })));
+        // ICMP header cut short.
+        b[3] = 24;
+        let mut v = b.to_vec();
+        v.extend_from_slice(&[11, 0, 0, 0]);
+        assert!(matches!(parse_ipv4(&v), Err(Error::Truncated { .. })));
+        // Unsupported protocol.
+        b[3] = 20;
+        b[9] = 47;
+        assert!(matches!(
+            parse_ipv4(&b),
+            Err(Error::UnsupportedProtocol { protocol: 47, .. })
+        ));
+        // Non-first fragment.
+        b[9] = 1;
+        b[7] = 1;
+        assert!(matches!(parse_ipv4(&b), Err(Error::Malformed { .. })));
+        assert!(parse_ipv6(&[0x60; 39]).is_err());
+        assert!(parse_icmpv6(us6(), us6(), 1, &[1, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn ipv6_with_extension_headers_and_quoted_fragment() {
+        // A quoted probe carrying a fragment header (trace -o) is walked.
+        let p = Probe {
+            ip: IpHeader::V6(Ipv6Header {
+                src: us6(),
+                dst: dst6(),
+                hop_limit: 2,
+                traffic_class: 0,
+                flow_label: 0,
+                fragment: Some(crate::probe::Ipv6Fragment {
+                    offset: 0,
+                    more_frags: true,
+                    ident: 0x0102_0304,
+                }),
+            }),
+            transport: Transport::Udp {
+                src_port: 7,
+                dst_port: 8,
+                payload: &[0; 8],
+            },
+            checksum: None,
+        };
+        let mut probe = vec![0u8; p.buffer_len()];
+        p.emit(&mut probe).unwrap();
+        let icmp = icmp6_bytes(&icmpv6::Repr::TimeExceeded {
+            code: 0,
+            quote: &probe,
+            extensions: None,
+        });
+        let r = parse_icmpv6(router6(), us6(), 64, &icmp).unwrap();
+        let ip = r.quote.unwrap().ip.unwrap();
+        assert_eq!(ip.protocol, IpProtocol::Udp);
+        assert_eq!(ip.ip_id, 0x0102_0304);
+        assert_eq!(ip.header_len, 48);
+        assert!(matches!(
+            r.quote.unwrap().transport,
+            Some(QuotedTransport::Udp(QuotedUdp { src_port: 7, .. }))
+        ));
+    }
+}

@@ -1,0 +1,2 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| vantage_wire::fuzzing::wire_reply_v4(data));
