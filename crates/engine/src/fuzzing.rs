@@ -1,0 +1,1 @@
+//! Entry points for the fuzz targets (`fuzz/fuzz_targets/engine_*.rs`).

@@ -1,0 +1,100 @@
+//! The interface between the engine's scheduler and one measurement's state
+//! machine.
+
+use std::net::IpAddr;
+use std::time::{Instant, SystemTime};
+
+use crate::Measurement;
+use crate::demux::{Claim, FlowKey, FlowTable};
+use crate::error::SendError;
+use crate::packet::Rx;
+use crate::timer::SlotRef;
+
+/// What a task may touch of the engine while it runs.
+pub(crate) struct Ctx<'a> {
+    /// The task's own slot.
+    pub slot: SlotRef,
+    /// The flow table, to claim keys before sending.
+    pub flows: &'a mut FlowTable,
+    /// The engine-wide IPv4 identification counter.
+    pub ipid: &'a mut u16,
+}
+
+impl Ctx<'_> {
+    /// The next IPv4 identification value (never 0, so a zeroing middlebox is
+    /// recognisable).
+    pub fn next_ipid(&mut self) -> u16 {
+        *self.ipid = if *self.ipid == u16::MAX {
+            1
+        } else {
+            *self.ipid + 1
+        };
+        *self.ipid
+    }
+
+    /// Claims `key` for this task. On success the key is added to `claimed`
+    /// (once); when another task owns it, `blocked` is set and `false` is
+    /// returned: the engine wakes the task when the key is handed over.
+    pub fn claim(
+        &mut self,
+        key: FlowKey,
+        claimed: &mut Vec<FlowKey>,
+        blocked: &mut Option<FlowKey>,
+    ) -> bool {
+        match self.flows.claim(key, self.slot) {
+            Claim::Owned => {
+                if !claimed.contains(&key) {
+                    claimed.push(key);
+                }
+                *blocked = None;
+                true
+            }
+            Claim::Busy => {
+                *blocked = Some(key);
+                false
+            }
+        }
+    }
+}
+
+/// A probe the task just wrote into the transmit buffer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SendMeta {
+    /// The task-local probe index (what `on_sent` and replies refer to).
+    pub probe: u32,
+    /// Where the packet goes.
+    pub dst: IpAddr,
+}
+
+/// One measurement's state machine. Implementations never read the clock:
+/// every method gets the time it needs.
+pub(crate) trait Machine {
+    /// Writes the next due probe into `buf`, if one is due at `now` and its
+    /// flow key can be claimed.
+    fn poll_send(&mut self, now: Instant, ctx: &mut Ctx<'_>, buf: &mut Vec<u8>)
+    -> Option<SendMeta>;
+    /// Whether a probe is due at `now` (and the task is not blocked on a key).
+    fn wants_send(&self, now: Instant) -> bool;
+    /// The next instant the task needs [`Machine::handle_timeout`] (a probe
+    /// due, a reply deadline, the end of the measurement).
+    fn next_deadline(&self) -> Option<Instant>;
+    /// Time has advanced to `now`.
+    fn handle_timeout(&mut self, now: Instant);
+    /// A reply whose flow key this task owns. Returns whether it was
+    /// accepted as the answer to one of the task's probes.
+    fn handle_reply(&mut self, now: Instant, rx: &Rx<'_>) -> bool;
+    /// The I/O shell's report about probe `probe`.
+    fn on_sent(&mut self, probe: u32, result: Result<SystemTime, SendError>);
+    /// Stops the measurement now (stop reason "halted").
+    fn halt(&mut self);
+    /// Whether the measurement is over.
+    fn is_done(&self) -> bool;
+    /// Flow keys this task owns.
+    fn claimed(&self) -> &[FlowKey];
+    /// The flow key the task waits for, if blocked.
+    fn blocked_on(&self) -> Option<FlowKey>;
+    /// The engine handed `key` (which the task was blocked on) to this task.
+    fn granted(&mut self, key: FlowKey);
+    /// The result.
+    fn into_result(self: Box<Self>) -> Measurement;
+}
