@@ -63,7 +63,12 @@ fn standard_topology_pings_target_over_v4_and_v6() {
     let topo = standard::standard_topology(&unique_prefix("vt")).unwrap();
     for dst in [IpAddr::V4(addr::TARGET_V4), IpAddr::V6(addr::TARGET_V6)] {
         let out = ping(&topo, "vp", dst, &["-c", "2", "-i", "0.2", "-W", "2"]);
-        assert!(out.success(), "ping {dst} failed:\n{}{}", out.stdout, out.stderr);
+        assert!(
+            out.success(),
+            "ping {dst} failed:\n{}{}",
+            out.stdout,
+            out.stderr
+        );
         assert_eq!(rtts_ms(&out).len(), 2, "{}", out.stdout);
     }
     // Address lookup agrees with the documented plan.
@@ -106,7 +111,11 @@ fn time_exceeded_comes_from_each_hop_in_turn() {
                     from[0]
                 );
             } else {
-                assert!(out.success(), "ttl {ttl} should reach {dst}:\n{}", out.stdout);
+                assert!(
+                    out.success(),
+                    "ttl {ttl} should reach {dst}:\n{}",
+                    out.stdout
+                );
             }
         }
     }
@@ -151,7 +160,11 @@ fn ecmp_spreads_flows_by_udp_source_port() {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(da + db >= FLOWS, "{dst}: only {} of {FLOWS} crossed", da + db);
+        assert!(
+            da + db >= FLOWS,
+            "{dst}: only {} of {FLOWS} crossed",
+            da + db
+        );
         // With hashing on L4 ports both paths carry a good share; with hashing on
         // addresses only, one path would carry all 64 (the other only stray ND packets).
         assert!(da >= 8 && db >= 8, "{dst}: r3a got {da}, r3b got {db}");
@@ -172,7 +185,12 @@ fn silent_router_forwards_but_sends_no_time_exceeded() {
         let out = ping(&topo, "vp", dst, &["-c", "1", "-W", "2", "-t", "2"]);
         assert_eq!(error_sources(&out), vec![r2], "{}", out.stdout);
         // Hop 3 is the silent router: three probes, no time exceeded, no reply.
-        let out = ping(&topo, "vp", dst, &["-c", "3", "-i", "0.2", "-W", "1", "-t", "3"]);
+        let out = ping(
+            &topo,
+            "vp",
+            dst,
+            &["-c", "3", "-i", "0.2", "-W", "1", "-t", "3"],
+        );
         assert!(error_sources(&out).is_empty(), "{}", out.stdout);
         assert!(rtts_ms(&out).is_empty(), "{}", out.stdout);
         assert!(!out.success());
@@ -222,8 +240,18 @@ fn blackhole_answers_nothing() {
         assert!(error_sources(&out).is_empty(), "{}", out.stdout);
         // A closed UDP port on the target answers with port unreachable; the hole doesn't.
         let wait = Duration::from_secs(1);
-        assert!(udp_refused(&topo, "vp", SocketAddr::new(target, 33434), Duration::from_secs(5)));
-        assert!(!udp_refused(&topo, "vp", SocketAddr::new(hole, 33434), wait));
+        assert!(udp_refused(
+            &topo,
+            "vp",
+            SocketAddr::new(target, 33434),
+            Duration::from_secs(5)
+        ));
+        assert!(!udp_refused(
+            &topo,
+            "vp",
+            SocketAddr::new(hole, 33434),
+            wait
+        ));
     }
 }
 
@@ -341,7 +369,11 @@ fn icmp_rate_limit_thins_out_time_exceeded() {
     args.extend(["-t", "2"]);
     let out = ping(&topo, "vp", dst, &args);
     let answered = error_sources(&out).len();
-    assert!((1..=7).contains(&answered), "{answered} answers:\n{}", out.stdout);
+    assert!(
+        (1..=7).contains(&answered),
+        "{answered} answers:\n{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -388,7 +420,10 @@ fn dropping_the_handle_removes_namespaces_and_processes() {
     // The process was killed by the teardown, not by its guard.
     let deadline = Instant::now() + Duration::from_secs(10);
     while sleeper.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "process {pid} survived the teardown");
+        assert!(
+            Instant::now() < deadline,
+            "process {pid} survived the teardown"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
