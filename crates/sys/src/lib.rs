@@ -35,7 +35,7 @@ mod sockopt;
 
 pub use error::{Error, Protocol, Result, SocketKind};
 pub use reactor::AsyncSocket;
-pub use recv::{BufferSize, IcmpFilter, RecvBatch, RecvMeta, RecvSocket};
+pub use recv::{BufferSize, IcmpFilter, QueueStats, RecvBatch, RecvMeta, RecvSocket};
 pub use send::{BatchSent, SendSocket};
 
 use std::net::IpAddr;

@@ -34,6 +34,9 @@ const ICMP_FILTER: i32 = 1;
 /// `ICMP6_FILTER` (linux/icmpv6.h): the option of `IPPROTO_ICMPV6` that blocks ICMPv6 types.
 const ICMP6_FILTER: i32 = 1;
 
+/// Entries of the `SO_MEMINFO` array (linux/sock_diag.h); entry 8 is the drop counter.
+const SK_MEMINFO_VARS: usize = 9;
+
 /// A receive buffer size this crate suggests for probing at high rates: 16 MiB holds many
 /// thousands of small replies (see the crate's tests for a measured figure).
 pub const SUGGESTED_RECV_BUFFER: usize = 16 << 20;
@@ -71,7 +74,9 @@ pub struct RecvMeta {
     /// `timestamp` came from the kernel (`SO_TIMESTAMPNS`).
     pub kernel_timestamp: bool,
     /// Packets this socket has dropped so far because its buffer was full (`SO_RXQ_OVFL`);
-    /// the kernel reports it only once the count is non-zero.
+    /// the kernel reports it only once the count is non-zero. Linux checks for buffer space
+    /// before applying the ICMP type filter, so the count can include packets the filter
+    /// would have discarded anyway.
     pub drops: Option<u32>,
 }
 
@@ -129,6 +134,18 @@ impl fmt::Display for BufferSize {
             }
         )
     }
+}
+
+/// A snapshot of a receive socket's queue (`SO_MEMINFO`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueStats {
+    /// Bytes of packets waiting to be read, counted as the kernel charges them (with
+    /// per-packet overhead).
+    pub queued_bytes: u32,
+    /// The receive buffer limit those bytes count against.
+    pub recv_buffer: u32,
+    /// Packets dropped so far because the buffer was full (see [`RecvMeta::drops`]).
+    pub drops: u32,
 }
 
 /// Which ICMP (or ICMPv6) types a receive socket lets through, applied in the kernel.
@@ -335,6 +352,25 @@ impl RecvSocket {
     /// before dropping privileges.
     pub fn set_recv_buffer(&self, bytes: usize) -> Result<BufferSize> {
         set_buffer(&self.sock, self.kind(), bytes, true)
+    }
+
+    /// Reads the socket's queue occupancy and drop counter (`SO_MEMINFO`). A probe logs the
+    /// drop counter: a non-zero value means replies were lost before it read them.
+    pub fn queue_stats(&self) -> Result<QueueStats> {
+        let mut buf = [0u8; 4 * SK_MEMINFO_VARS];
+        let n = sockopt::get_bytes(&self.sock, libc::SOL_SOCKET, libc::SO_MEMINFO, &mut buf)
+            .map_err(|e| Error::socket("getsockopt SO_MEMINFO", self.kind(), None, e))?;
+        let word = |i: usize| {
+            buf.get(i * 4..i * 4 + 4)
+                .filter(|_| i * 4 + 4 <= n)
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, u32::from_ne_bytes)
+        };
+        Ok(QueueStats {
+            queued_bytes: word(0),
+            recv_buffer: word(1),
+            drops: word(8),
+        })
     }
 
     /// Receives one packet into `buf` if one is waiting (else an error of kind `WouldBlock`).

@@ -32,6 +32,28 @@ pub(crate) fn get_int(fd: impl AsFd, level: i32, name: i32) -> io::Result<i32> {
     }
 }
 
+/// Reads a socket option into `buf`; returns how many bytes the kernel wrote.
+pub(crate) fn get_bytes(fd: impl AsFd, level: i32, name: i32, buf: &mut [u8]) -> io::Result<usize> {
+    let mut len = libc::socklen_t::try_from(buf.len())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: the kernel writes at most `len` bytes into `buf`, a live exclusive slice of
+    // that length, and stores the written length in `len`. The descriptor is borrowed.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_fd().as_raw_fd(),
+            level,
+            name,
+            buf.as_mut_ptr().cast(),
+            &raw mut len,
+        )
+    };
+    if rc == 0 {
+        Ok((len as usize).min(buf.len()))
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Sets a socket option whose value is a plain byte buffer (ints, filters).
 pub(crate) fn set_bytes(fd: impl AsFd, level: i32, name: i32, value: &[u8]) -> io::Result<()> {
     let len = libc::socklen_t::try_from(value.len())
