@@ -61,7 +61,7 @@ fn echo_v4_on_loopback_with_kernel_timestamp() {
             assert!(!meta.truncated);
             assert_eq!(pkt[0] >> 4, 4, "IPv4 receive sockets deliver the IP header");
             assert_eq!(&l4(&pkt, true)[6..8], &1u16.to_be_bytes());
-        })
+        });
     })
     .unwrap();
 }
@@ -86,7 +86,7 @@ fn echo_v6_on_loopback_with_kernel_timestamp() {
             assert_eq!(meta.hop_limit, Some(64));
             assert!(meta.ifindex.is_some());
             assert_eq!(&pkt[6..8], &2u16.to_be_bytes());
-        })
+        });
     })
     .unwrap();
 }
@@ -113,7 +113,7 @@ fn v6_header_fields_go_out_as_built() {
             assert_eq!(meta.hop_limit, Some(7));
             assert_eq!(meta.traffic_class, Some(0x28));
             assert_eq!(meta.flow_label, Some(0x1_2345));
-        })
+        });
     })
     .unwrap();
 }
@@ -148,7 +148,7 @@ fn v4_kernel_fills_length_checksum_source_and_keeps_the_rest() {
             assert_eq!(pkt[8], 9, "TTL kept");
             assert_eq!(pkt[1], 0x10, "TOS kept");
             assert_eq!(meta.traffic_class, Some(0x10));
-        })
+        });
     })
     .unwrap();
 }
@@ -181,7 +181,7 @@ fn tcp_syn_to_closed_port_gets_rst_v4() {
             );
             assert_eq!(meta.src, IpAddr::V4(LO4));
             assert!(meta.kernel_timestamp);
-        })
+        });
     })
     .unwrap();
 }
@@ -209,7 +209,7 @@ fn tcp_syn_to_closed_port_gets_rst_v6() {
             );
             assert_eq!(meta.hop_limit, Some(64), "hop limit from IPV6_HOPLIMIT");
             assert!(meta.kernel_timestamp);
-        })
+        });
     })
     .unwrap();
 }
@@ -257,7 +257,7 @@ fn thousand_echoes(family: Family) {
             }
             let stats = rx.get_ref().queue_stats().unwrap();
             (seen, stats.drops, batches)
-        })
+        });
     })
     .unwrap();
     assert_eq!(seen, (1..=N).collect::<BTreeSet<_>>());
@@ -328,7 +328,7 @@ fn drop_counter(family: Family) {
                 stats_drops,
                 size.obtained,
             )
-        })
+        });
     })
     .unwrap();
     eprintln!(
@@ -420,7 +420,7 @@ fn truncation_is_reported() {
             assert!(meta.truncated);
             assert_eq!(pkt.len(), 24);
             assert_eq!(meta.len, 24);
-        })
+        });
     })
     .unwrap();
 }
