@@ -257,7 +257,7 @@ fn thousand_echoes(family: Family) {
             }
             let stats = rx.get_ref().queue_stats().unwrap();
             (seen, stats.drops, batches)
-        });
+        })
     })
     .unwrap();
     assert_eq!(seen, (1..=N).collect::<BTreeSet<_>>());
@@ -328,7 +328,7 @@ fn drop_counter(family: Family) {
                 stats_drops,
                 size.obtained,
             )
-        });
+        })
     })
     .unwrap();
     eprintln!(
