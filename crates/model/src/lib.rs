@@ -1,8 +1,10 @@
 //! The one result data model of Vantage.
 //!
 //! Every measurement result Vantage produces or reads is one of the types here:
-//! [`Ping`], [`Trace`], and the bookkeeping records [`List`] and [`Cycle`], all
-//! gathered in [`Record`]. Engines build them, the warts and JSON codecs (crate
+//! [`Ping`], [`Trace`], [`Tracelb`] (MDA traceroute), [`Dealias`] (alias
+//! resolution: ally, mercator, radargun, prefixscan, bump, MIDAR), [`Host`]
+//! (DNS), [`Http`], [`Udpprobe`], [`Sniff`], and the bookkeeping records
+//! [`List`] and [`Cycle`], all gathered in [`Record`]. Engines build them, the warts and JSON codecs (crate
 //! `vantage-warts`) encode and decode them, and the Python module exposes them.
 //!
 //! What this crate is: plain data (public fields, `Clone`, `Debug`,
@@ -25,14 +27,30 @@
 mod macros;
 
 mod addr;
+mod dealias;
+mod host;
+mod http;
 mod icmpext;
 mod list;
 mod ping;
 mod record;
+mod sniff;
 mod time;
 mod trace;
+mod tracelb;
+mod udpprobe;
 
 pub use addr::{Addr, AddrKind, AddrParseError};
+pub use dealias::{
+    AllyFlags, Dealias, DealiasMethod, DealiasProbe, DealiasProbedef, DealiasReply,
+    DealiasReplyFlags, DealiasResult, MidardiscRound, PrefixscanFlags, ProbedefMethod,
+    RadargunFlags,
+};
+pub use host::{
+    CLASS_CH, CLASS_IN, DnsHeaderFlags, DnsRr, DnsRrData, DnsSoa, Host, HostFlags, HostQuery,
+    HostStop, RR_TYPES, rr_data_kind,
+};
+pub use http::{Http, HttpBuf, HttpBufType, HttpFlags, HttpStop, HttpType};
 pub use icmpext::{IcmpExt, MplsLabel};
 pub use list::{Cycle, List};
 pub use ping::{
@@ -40,8 +58,14 @@ pub use ping::{
     PingStats, PingStop,
 };
 pub use record::{RawRecord, Record};
+pub use sniff::{Sniff, SniffPacket, SniffStop};
 pub use time::Timestamp;
 pub use trace::{
     DoubletreeFlags, GapAction, PmtudNote, PmtudNoteKind, Trace, TraceDoubletree, TraceFlags,
     TraceHop, TraceMethod, TracePmtud, TraceReplyFlags, TraceStop,
 };
+pub use tracelb::{
+    Tracelb, TracelbFlags, TracelbLink, TracelbMethod, TracelbNode, TracelbProbe, TracelbReply,
+    TracelbReplyFlags,
+};
+pub use udpprobe::{Udpprobe, UdpprobeFlags, UdpprobeProbe, UdpprobeReply, UdpprobeStop};

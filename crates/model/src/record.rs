@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::{Cycle, List, Ping, Trace};
+use crate::{Cycle, Dealias, Host, Http, List, Ping, Sniff, Trace, Tracelb, Udpprobe};
 
 /// A record of a result stream, in stream order.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +21,18 @@ pub enum Record {
     Ping(Box<Ping>),
     /// A traceroute.
     Trace(Box<Trace>),
+    /// An MDA traceroute.
+    Tracelb(Box<Tracelb>),
+    /// An alias resolution.
+    Dealias(Box<Dealias>),
+    /// A DNS measurement.
+    Host(Box<Host>),
+    /// An HTTP fetch.
+    Http(Box<Http>),
+    /// A udpprobe.
+    Udpprobe(Box<Udpprobe>),
+    /// A packet capture.
+    Sniff(Box<Sniff>),
     /// A record of a type this version does not model (neighbourdisc, tbit,
     /// sting, owamp or newer), kept as raw bytes.
     Unsupported(RawRecord),
@@ -47,6 +59,12 @@ impl Record {
             Self::CycleStop(_) => "cycle-stop",
             Self::Ping(_) => "ping",
             Self::Trace(_) => "trace",
+            Self::Tracelb(_) => "tracelb",
+            Self::Dealias(_) => "dealias",
+            Self::Host(_) => "host",
+            Self::Http(_) => "http",
+            Self::Udpprobe(_) => "udpprobe",
+            Self::Sniff(_) => "sniff",
             Self::Unsupported(_) => "unsupported",
         }
     }

@@ -76,8 +76,11 @@ pub fn decompress<R: Read + Send + 'static>(src: R) -> io::Result<Box<dyn Read +
 /// bzip2 or xz (`-` reads standard input).
 pub fn open(path: impl AsRef<Path>) -> io::Result<Reader<Box<dyn Read + Send>>> {
     let path = path.as_ref();
-    let src: Box<dyn Read + Send> =
-        if path.as_os_str() == "-" { Box::new(io::stdin()) } else { Box::new(File::open(path)?) };
+    let src: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(path)?)
+    };
     Ok(Reader::new(decompress(src)?))
 }
 
@@ -100,8 +103,13 @@ impl<W: Write> Sink<W> {
         let w = BufWriter::with_capacity(64 * 1024, w);
         match c {
             Compression::None => Self::Plain(w),
-            Compression::Gzip => Self::Gzip(flate2::write::GzEncoder::new(w, flate2::Compression::default())),
-            Compression::Bzip2 => Self::Bzip2(bzip2::write::BzEncoder::new(w, bzip2::Compression::best())),
+            Compression::Gzip => Self::Gzip(flate2::write::GzEncoder::new(
+                w,
+                flate2::Compression::default(),
+            )),
+            Compression::Bzip2 => {
+                Self::Bzip2(bzip2::write::BzEncoder::new(w, bzip2::Compression::best()))
+            }
             Compression::Xz => Self::Xz(liblzma::write::XzEncoder::new(w, 6)),
         }
     }

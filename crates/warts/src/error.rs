@@ -160,15 +160,28 @@ impl ReadError {
     /// corrupt framing; false for I/O errors and truncation.
     #[must_use]
     pub fn is_recoverable(&self) -> bool {
-        !matches!(self.kind, ReadErrorKind::Io(_) | ReadErrorKind::Truncated { .. })
+        !matches!(
+            self.kind,
+            ReadErrorKind::Io(_) | ReadErrorKind::Truncated { .. }
+        )
     }
 }
 
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.record_type {
-            Some(t) => write!(f, "warts {} record at byte offset {}: {}", record_type_name(t), self.offset, self.kind),
-            None => write!(f, "warts record at byte offset {}: {}", self.offset, self.kind),
+            Some(t) => write!(
+                f,
+                "warts {} record at byte offset {}: {}",
+                record_type_name(t),
+                self.offset,
+                self.kind
+            ),
+            None => write!(
+                f,
+                "warts record at byte offset {}: {}",
+                self.offset, self.kind
+            ),
         }
     }
 }

@@ -27,16 +27,24 @@
 //! records) are read fine but written back in the modern form.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+// Codec functions name their decoder `d`, encoder `e`, params `p` and so on.
+#![allow(clippy::many_single_char_names)]
 
 mod codec;
 mod compress;
+mod dealias;
 mod error;
+mod host;
+mod http;
 mod lists;
 mod ping;
 mod prim;
 mod reader;
+mod sniff;
 mod trace;
+mod tracelb;
 pub mod types;
+mod udpprobe;
 mod writer;
 
 pub use compress::{Compression, Sink, create, decompress, open};

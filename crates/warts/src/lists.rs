@@ -12,7 +12,14 @@ use crate::prim::{DResult, Dec, EResult, Enc, FileState};
 fn store<T>(v: &mut Vec<T>, id: u32, item: T, at: usize, what: &'static str) -> DResult<()> {
     let next = v.len() as u64 + 1;
     if id == 0 || u64::from(id) > next {
-        return Err(DecodeError::new(at, K::IdSequence { what, got: id, expected: next as u32 }));
+        return Err(DecodeError::new(
+            at,
+            K::IdSequence {
+                what,
+                got: id,
+                expected: next as u32,
+            },
+        ));
     }
     if u64::from(id) == next {
         v.push(item);
@@ -27,7 +34,12 @@ pub(crate) fn decode_list(d: &mut Dec<'_, '_>, st: &mut FileState) -> DResult<Ar
     let wid = d.u32()?;
     let id = d.u32()?;
     let name = d.string()?;
-    let mut l = List { id, name, descr: None, monitor: None };
+    let mut l = List {
+        id,
+        name,
+        descr: None,
+        monitor: None,
+    };
     let mut p = d.params()?;
     while let Some(f) = p.next_flag() {
         match f {
@@ -54,7 +66,13 @@ pub(crate) fn decode_cycle(d: &mut Dec<'_, '_>, st: &mut FileState) -> DResult<A
         .ok_or(DecodeError::new(list_at, K::UnknownList(list_id)))?;
     let id = d.u32()?;
     let start_time = d.u32()?;
-    let mut c = Cycle { list, id, start_time, stop_time: None, hostname: None };
+    let mut c = Cycle {
+        list,
+        id,
+        start_time,
+        stop_time: None,
+        hostname: None,
+    };
     let mut p = d.params()?;
     while let Some(f) = p.next_flag() {
         match f {
@@ -89,14 +107,25 @@ pub(crate) fn decode_address(d: &mut Dec<'_, '_>, st: &mut FileState) -> DResult
     let check = d.u8()?;
     let next = st.gids.len() as u64 + 1;
     if u64::from(check) != next % 255 {
-        return Err(DecodeError::new(at, K::Invalid { field: "address record id", value: u64::from(check) }));
+        return Err(DecodeError::new(
+            at,
+            K::Invalid {
+                field: "address record id",
+                value: u64::from(check),
+            },
+        ));
     }
     let ty = d.u8()?;
     let kind = AddrKind::from_code(ty).ok_or(DecodeError::new(at + 1, K::BadAddrType(ty)))?;
     let len = d.remaining();
     let bytes = d.bytes(len)?;
-    let a = Addr::from_bytes(kind, bytes)
-        .ok_or(DecodeError::new(at + 2, K::BadAddrLen { kind: ty, len: len.min(255) as u8 }))?;
+    let a = Addr::from_bytes(kind, bytes).ok_or(DecodeError::new(
+        at + 2,
+        K::BadAddrLen {
+            kind: ty,
+            len: len.min(255) as u8,
+        },
+    ))?;
     st.gids.push(a);
     Ok(())
 }

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use vantage_model::{
-    Addr, IcmpTimestamps, Ping, PingFlags, PingIpTimestamps, PingMethod, PingReply, PingReplyFlags, PingStop,
-    Timestamp,
+    Addr, IcmpTimestamps, Ping, PingFlags, PingIpTimestamps, PingMethod, PingReply, PingReplyFlags,
+    PingStop, Timestamp,
 };
 
 use crate::error::DecodeErrorKind as K;
@@ -16,7 +16,10 @@ const fn default_proto(dst: &Addr) -> u8 {
 
 pub(crate) fn decode(d: &mut Dec<'_, '_>) -> DResult<Ping> {
     let mut p = d.params()?;
-    let mut ping = Ping::new(Addr::V4(std::net::Ipv4Addr::UNSPECIFIED), Timestamp::default());
+    let mut ping = Ping::new(
+        Addr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        Timestamp::default(),
+    );
     ping.attempts = 0;
     ping.probe_size = 0;
     ping.ttl = 0;
@@ -73,9 +76,10 @@ pub(crate) fn decode(d: &mut Dec<'_, '_>) -> DResult<Ping> {
     d.finish(&p)?;
     ping.dst = dst.ok_or_else(|| d.err(K::Missing("ping dst")))?;
     ping.flags = PingFlags(flags32.unwrap_or(u32::from(flags8.unwrap_or(0))));
-    ping.wait_probe = Duration::from_secs(u64::from(wait_s)) + Duration::from_micros(u64::from(wait_us));
-    ping.wait_timeout =
-        Duration::from_secs(u64::from(timeout_s.unwrap_or(wait_s))) + Duration::from_micros(u64::from(timeout_us));
+    ping.wait_probe =
+        Duration::from_secs(u64::from(wait_s)) + Duration::from_micros(u64::from(wait_us));
+    ping.wait_timeout = Duration::from_secs(u64::from(timeout_s.unwrap_or(wait_s)))
+        + Duration::from_micros(u64::from(timeout_us));
 
     let n = d.u16()?;
     ping.replies.reserve_exact(usize::from(n));
@@ -109,7 +113,10 @@ fn decode_reply(d: &mut Dec<'_, '_>, ping: &Ping) -> DResult<PingReply> {
                 if id >= ping.probes_sent {
                     return Err(crate::error::DecodeError::new(
                         at,
-                        K::Invalid { field: "ping reply probe id (not below probes sent)", value: u64::from(id) },
+                        K::Invalid {
+                            field: "ping reply probe id (not below probes sent)",
+                            value: u64::from(id),
+                        },
                     ));
                 }
                 probe_id = Some(id);
@@ -130,7 +137,10 @@ fn decode_reply(d: &mut Dec<'_, '_>, ping: &Ping) -> DResult<PingReply> {
                 if ipc != 0 && ipc != tsc {
                     return Err(crate::error::DecodeError::new(
                         at,
-                        K::Invalid { field: "ping reply IP timestamp address count", value: u64::from(ipc) },
+                        K::Invalid {
+                            field: "ping reply IP timestamp address count",
+                            value: u64::from(ipc),
+                        },
                     ));
                 }
                 let timestamps = (0..tsc).map(|_| d.u32()).collect::<DResult<_>>()?;
@@ -143,7 +153,11 @@ fn decode_reply(d: &mut Dec<'_, '_>, ping: &Ping) -> DResult<PingReply> {
                 let originate = d.u32()?;
                 let receive = d.u32()?;
                 let transmit = d.u32()?;
-                r.icmp_ts = Some(IcmpTimestamps { originate, receive, transmit });
+                r.icmp_ts = Some(IcmpTimestamps {
+                    originate,
+                    receive,
+                    transmit,
+                });
             }
             18 => r.probe_sport = d.u16()?,
             19 => r.reply_tos = d.u8()?,

@@ -80,7 +80,9 @@ impl<'a, 'b> Dec<'a, 'b> {
                 out.copy_from_slice(s);
                 Ok(out)
             }
-            None => Err(self.err(K::Short { needed: self.pos + N - self.b.len() })),
+            None => Err(self.err(K::Short {
+                needed: self.pos + N - self.b.len(),
+            })),
         }
     }
 
@@ -112,7 +114,9 @@ impl<'a, 'b> Dec<'a, 'b> {
                 self.pos += n;
                 Ok(s)
             }
-            None => Err(self.err(K::Short { needed: self.pos + n - self.b.len() })),
+            None => Err(self.err(K::Short {
+                needed: self.pos + n - self.b.len(),
+            })),
         }
     }
 
@@ -149,7 +153,10 @@ impl<'a, 'b> Dec<'a, 'b> {
     pub fn params(&mut self) -> DResult<Params> {
         let first = self.u8()?;
         if first == 0 {
-            return Ok(Params { mask: 0, end: self.pos });
+            return Ok(Params {
+                mask: 0,
+                end: self.pos,
+            });
         }
         let mut mask = 0u64;
         let mut byte = first;
@@ -167,7 +174,9 @@ impl<'a, 'b> Dec<'a, 'b> {
         let len = usize::from(self.u16()?);
         let end = self.pos + len;
         if end > self.b.len() {
-            return Err(self.err(K::Short { needed: end - self.b.len() }));
+            return Err(self.err(K::Short {
+                needed: end - self.b.len(),
+            }));
         }
         Ok(Params { mask, end })
     }
@@ -204,7 +213,13 @@ impl<'a, 'b> Dec<'a, 'b> {
                 .addrs
                 .get(index as usize)
                 .copied()
-                .ok_or(DecodeError::new(at, K::BadAddrRef { index, table: self.t.addrs.len() }));
+                .ok_or(DecodeError::new(
+                    at,
+                    K::BadAddrRef {
+                        index,
+                        table: self.t.addrs.len(),
+                    },
+                ));
         }
         let a = self.addr_def(len)?;
         self.t.addrs.push(a);
@@ -227,7 +242,12 @@ impl<'a, 'b> Dec<'a, 'b> {
         if id == 0 {
             return Ok(None);
         }
-        self.file.gids.get(id as usize - 1).copied().map(Some).ok_or(DecodeError::new(at, K::BadGid(id)))
+        self.file
+            .gids
+            .get(id as usize - 1)
+            .copied()
+            .map(Some)
+            .ok_or(DecodeError::new(at, K::BadGid(id)))
     }
 
     /// A file-scoped list id (0 = none).
@@ -237,7 +257,12 @@ impl<'a, 'b> Dec<'a, 'b> {
         if id == 0 {
             return Ok(None);
         }
-        self.file.lists.get(id as usize - 1).cloned().map(Some).ok_or(DecodeError::new(at, K::UnknownList(id)))
+        self.file
+            .lists
+            .get(id as usize - 1)
+            .cloned()
+            .map(Some)
+            .ok_or(DecodeError::new(at, K::UnknownList(id)))
     }
 
     /// A file-scoped cycle id (0 = none).
@@ -247,7 +272,12 @@ impl<'a, 'b> Dec<'a, 'b> {
         if id == 0 {
             return Ok(None);
         }
-        self.file.cycles.get(id as usize - 1).cloned().map(Some).ok_or(DecodeError::new(at, K::UnknownCycle(id)))
+        self.file
+            .cycles
+            .get(id as usize - 1)
+            .cloned()
+            .map(Some)
+            .ok_or(DecodeError::new(at, K::UnknownCycle(id)))
     }
 
     /// An interface name with its per-record back-reference table.
@@ -266,7 +296,13 @@ impl<'a, 'b> Dec<'a, 'b> {
             self.t.ifnames.push(s.clone());
             return Ok(s);
         }
-        Err(DecodeError::new(at, K::BadIfname { id, table: self.t.ifnames.len() }))
+        Err(DecodeError::new(
+            at,
+            K::BadIfname {
+                id,
+                table: self.t.ifnames.len(),
+            },
+        ))
     }
 
     /// A block of ICMP extension objects.
@@ -278,7 +314,9 @@ impl<'a, 'b> Dec<'a, 'b> {
         }
         let end = self.pos + total;
         if end > self.b.len() {
-            return Err(self.err(K::Short { needed: end - self.b.len() }));
+            return Err(self.err(K::Short {
+                needed: end - self.b.len(),
+            }));
         }
         let mut out = Vec::new();
         while self.pos < end {
@@ -295,12 +333,6 @@ impl<'a, 'b> Dec<'a, 'b> {
             out.push(IcmpExt { class, ctype, data });
         }
         Ok(out)
-    }
-
-    /// Fails unless `v` is true.
-    #[inline]
-    pub fn check(&self, v: bool, field: &'static str, value: u64) -> DResult<()> {
-        if v { Ok(()) } else { Err(self.err(K::Invalid { field, value })) }
     }
 }
 
@@ -329,7 +361,8 @@ impl AddrTableW {
         let i = self.v.len() as u32;
         self.v.push(a);
         if self.v.len() == 33 {
-            self.map.extend(self.v.iter().enumerate().map(|(i, a)| (*a, i as u32)));
+            self.map
+                .extend(self.v.iter().enumerate().map(|(i, a)| (*a, i as u32)));
         } else if self.v.len() > 33 {
             self.map.insert(a, i);
         }
@@ -371,7 +404,12 @@ impl Enc {
     }
 
     pub fn range(&self, field: &'static str, value: u64, max: u64) -> WriteError {
-        WriteError::OutOfRange { record: self.record, field, value, max }
+        WriteError::OutOfRange {
+            record: self.record,
+            field,
+            value,
+            max,
+        }
     }
 
     #[inline]
@@ -489,10 +527,16 @@ impl Enc {
         let start = self.buf.len();
         let reserved = max_flag.div_ceil(7) as usize + 2;
         self.buf.resize(start + reserved, 0);
-        ParamsW { start, reserved, mask: 0 }
+        ParamsW {
+            start,
+            reserved,
+            mask: 0,
+        }
     }
 
     /// Closes a params block: writes the flag bytes and the params length.
+    /// Takes the block by value so it cannot be closed twice.
+    #[allow(clippy::needless_pass_by_value)]
     pub fn params_end(&mut self, p: ParamsW) -> EResult<()> {
         let values = p.start + p.reserved;
         if p.mask == 0 {
@@ -504,7 +548,8 @@ impl Enc {
         let nflag = highest.div_ceil(7) as usize;
         let header = nflag + 2;
         let len = self.buf.len() - values;
-        let len16 = u16::try_from(len).map_err(|_| self.range("params block length", len as u64, 65535))?;
+        let len16 =
+            u16::try_from(len).map_err(|_| self.range("params block length", len as u64, 65535))?;
         if header < p.reserved {
             self.buf.copy_within(values.., p.start + header);
             self.buf.truncate(self.buf.len() - (p.reserved - header));
@@ -529,7 +574,13 @@ pub(crate) fn split_secs_u8(enc: &Enc, d: Duration, field: &'static str) -> ERes
 }
 
 /// A duration that must be whole units of `unit` and fit `max` units.
-pub(crate) fn units(enc: &Enc, d: Duration, unit: Duration, max: u64, field: &'static str) -> EResult<u64> {
+pub(crate) fn units(
+    enc: &Enc,
+    d: Duration,
+    unit: Duration,
+    max: u64,
+    field: &'static str,
+) -> EResult<u64> {
     let n = d.as_nanos() / unit.as_nanos();
     let n = u64::try_from(n).unwrap_or(u64::MAX);
     if n > max {

@@ -28,7 +28,11 @@ impl TypeFilter {
     /// This set plus type `kind` (codes above 31 are ignored).
     #[must_use]
     pub const fn with(self, kind: u16) -> Self {
-        if kind < 32 { Self(self.0 | (1 << kind)) } else { self }
+        if kind < 32 {
+            Self(self.0 | (1 << kind))
+        } else {
+            self
+        }
     }
 
     /// Whether type `kind` is in the set.
@@ -47,6 +51,12 @@ fn kind_of(r: &Record) -> u16 {
         Record::CycleStop(_) => types::CYCLE_STOP,
         Record::Ping(_) => types::PING,
         Record::Trace(_) => types::TRACE,
+        Record::Tracelb(_) => types::TRACELB,
+        Record::Dealias(_) => types::DEALIAS,
+        Record::Host(_) => types::HOST,
+        Record::Http(_) => types::HTTP,
+        Record::Udpprobe(_) => types::UDPPROBE,
+        Record::Sniff(_) => types::SNIFF,
         Record::Unsupported(raw) => raw.kind,
     }
 }
@@ -163,9 +173,9 @@ impl<R: Read> Reader<R> {
                 return Ok(());
             }
             let w = &self.buf[self.lo..self.hi];
-            if let Some(i) =
-                w.windows(4).position(|h| h[0] == 0x12 && h[1] == 0x05 && h[2] == 0 && (1..=0x11).contains(&h[3]))
-            {
+            if let Some(i) = w.windows(4).position(|h| {
+                h[0] == 0x12 && h[1] == 0x05 && h[2] == 0 && (1..=0x11).contains(&h[3])
+            }) {
                 self.advance(i);
                 return Ok(());
             }
@@ -176,14 +186,22 @@ impl<R: Read> Reader<R> {
 
     fn fatal(&mut self, offset: u64, record_type: Option<u16>, kind: ReadErrorKind) -> ReadError {
         self.done = true;
-        ReadError { offset, record_type, kind }
+        ReadError {
+            offset,
+            record_type,
+            kind,
+        }
     }
 
     fn framing(&mut self, offset: u64, record_type: Option<u16>, kind: ReadErrorKind) -> ReadError {
         if let Err(e) = self.resync() {
             return self.fatal(offset, record_type, ReadErrorKind::Io(e));
         }
-        ReadError { offset, record_type, kind }
+        ReadError {
+            offset,
+            record_type,
+            kind,
+        }
     }
 
     /// The next record, `Ok(None)` at the end of the input.
@@ -202,7 +220,13 @@ impl<R: Read> Reader<R> {
                         return Ok(None);
                     }
                     self.advance(have);
-                    return Err(self.fatal(start, None, ReadErrorKind::Truncated { missing: (8 - have) as u64 }));
+                    return Err(self.fatal(
+                        start,
+                        None,
+                        ReadErrorKind::Truncated {
+                            missing: (8 - have) as u64,
+                        },
+                    ));
                 }
                 Ok(true) => {}
             }
@@ -217,7 +241,14 @@ impl<R: Read> Reader<R> {
                 return Err(self.framing(start, None, ReadErrorKind::ZeroType));
             }
             if len > self.max_len {
-                return Err(self.framing(start, Some(kind), ReadErrorKind::TooLarge { len, max: self.max_len }));
+                return Err(self.framing(
+                    start,
+                    Some(kind),
+                    ReadErrorKind::TooLarge {
+                        len,
+                        max: self.max_len,
+                    },
+                ));
             }
             let total = 8 + len as usize;
             match self.fill(total) {
@@ -226,7 +257,11 @@ impl<R: Read> Reader<R> {
                     let have = self.hi - self.lo;
                     self.advance(have);
                     let missing = (total - have) as u64;
-                    return Err(self.fatal(start, Some(kind), ReadErrorKind::Truncated { missing }));
+                    return Err(self.fatal(
+                        start,
+                        Some(kind),
+                        ReadErrorKind::Truncated { missing },
+                    ));
                 }
                 Ok(true) => {}
             }
@@ -249,7 +284,10 @@ impl<R: Read> Reader<R> {
                     return Err(ReadError {
                         offset: start,
                         record_type: Some(kind),
-                        kind: ReadErrorKind::Decode { at: start + 8 + de.pos as u64, kind: de.kind },
+                        kind: ReadErrorKind::Decode {
+                            at: start + 8 + de.pos as u64,
+                            kind: de.kind,
+                        },
                     });
                 }
             }

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use vantage_model::{
-    Addr, DoubletreeFlags, GapAction, PmtudNote, PmtudNoteKind, Timestamp, Trace, TraceDoubletree, TraceFlags,
-    TraceHop, TraceMethod, TracePmtud, TraceReplyFlags, TraceStop,
+    Addr, DoubletreeFlags, GapAction, PmtudNote, PmtudNoteKind, Timestamp, Trace, TraceDoubletree,
+    TraceFlags, TraceHop, TraceMethod, TracePmtud, TraceReplyFlags, TraceStop,
 };
 
 use crate::error::{DecodeError, DecodeErrorKind as K, WriteError};
@@ -16,7 +16,10 @@ const ATTR_DOUBLETREE: u16 = 3;
 
 pub(crate) fn decode(d: &mut Dec<'_, '_>) -> DResult<Trace> {
     let mut p = d.params()?;
-    let mut t = Trace::new(Addr::V4(std::net::Ipv4Addr::UNSPECIFIED), Timestamp::default());
+    let mut t = Trace::new(
+        Addr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        Timestamp::default(),
+    );
     t.method = TraceMethod::from_code(0);
     t.attempts = 0;
     t.probe_size = 0;
@@ -81,7 +84,13 @@ pub(crate) fn decode(d: &mut Dec<'_, '_>) -> DResult<Trace> {
         let at = d.pos;
         let h = decode_hop(d, t.probe_size)?;
         if h.probe_ttl < max_ttl {
-            return Err(DecodeError::new(at, K::Invalid { field: "trace hop probe ttl (decreasing)", value: u64::from(h.probe_ttl) }));
+            return Err(DecodeError::new(
+                at,
+                K::Invalid {
+                    field: "trace hop probe ttl (decreasing)",
+                    value: u64::from(h.probe_ttl),
+                },
+            ));
         }
         max_ttl = h.probe_ttl;
         t.hops.push(h);
@@ -90,7 +99,10 @@ pub(crate) fn decode(d: &mut Dec<'_, '_>) -> DResult<Trace> {
         hop_count = u16::from(max_ttl);
     }
     if hop_count > 255 || hop_count < u16::from(max_ttl) {
-        return Err(d.err(K::Invalid { field: "trace hop count", value: u64::from(hop_count) }));
+        return Err(d.err(K::Invalid {
+            field: "trace hop count",
+            value: u64::from(hop_count),
+        }));
     }
     t.hop_count = hop_count;
 
@@ -104,7 +116,9 @@ pub(crate) fn decode(d: &mut Dec<'_, '_>) -> DResult<Trace> {
         let len = usize::from(hdr & 0x0fff);
         let end = d.pos + len;
         if end > d.b.len() {
-            return Err(d.err(K::Short { needed: end - d.b.len() }));
+            return Err(d.err(K::Short {
+                needed: end - d.b.len(),
+            }));
         }
         match kind {
             ATTR_PMTUD => t.pmtud = Some(decode_pmtud(d, t.probe_size)?),
@@ -112,14 +126,19 @@ pub(crate) fn decode(d: &mut Dec<'_, '_>) -> DResult<Trace> {
                 let p = d.params()?;
                 d.finish(&p)?;
                 let n = d.u16()?;
-                let hops = (0..n).map(|_| decode_hop(d, t.probe_size)).collect::<DResult<_>>()?;
+                let hops = (0..n)
+                    .map(|_| decode_hop(d, t.probe_size))
+                    .collect::<DResult<_>>()?;
                 t.lastditch = Some(hops);
             }
             ATTR_DOUBLETREE => t.doubletree = Some(decode_doubletree(d)?),
             _ => {}
         }
         if d.pos > end {
-            return Err(d.err(K::Invalid { field: "trace attribute length", value: len as u64 }));
+            return Err(d.err(K::Invalid {
+                field: "trace attribute length",
+                value: len as u64,
+            }));
         }
         d.pos = end;
     }
@@ -129,7 +148,13 @@ pub(crate) fn decode(d: &mut Dec<'_, '_>) -> DResult<Trace> {
 fn decode_hop(d: &mut Dec<'_, '_>, _trace_probe_size: u16) -> DResult<TraceHop> {
     let mut p = d.params()?;
     let mut addr = None;
-    let mut h = TraceHop::new(Addr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0, 0, 0, Duration::ZERO);
+    let mut h = TraceHop::new(
+        Addr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        0,
+        0,
+        0,
+        Duration::ZERO,
+    );
     let mut q_ipl = None;
     while let Some(f) = p.next_flag() {
         match f {
@@ -170,7 +195,10 @@ fn decode_hop(d: &mut Dec<'_, '_>, _trace_probe_size: u16) -> DResult<TraceHop> 
 
 fn decode_pmtud(d: &mut Dec<'_, '_>, probe_size: u16) -> DResult<TracePmtud> {
     let mut p = d.params()?;
-    let mut pm = TracePmtud { version: 1, ..TracePmtud::default() };
+    let mut pm = TracePmtud {
+        version: 1,
+        ..TracePmtud::default()
+    };
     let mut notec = 0u8;
     while let Some(f) = p.next_flag() {
         match f {
@@ -184,7 +212,9 @@ fn decode_pmtud(d: &mut Dec<'_, '_>, probe_size: u16) -> DResult<TracePmtud> {
     }
     d.finish(&p)?;
     let n = d.u16()?;
-    pm.hops = (0..n).map(|_| decode_hop(d, probe_size)).collect::<DResult<_>>()?;
+    pm.hops = (0..n)
+        .map(|_| decode_hop(d, probe_size))
+        .collect::<DResult<_>>()?;
     for _ in 0..notec {
         let mut p = d.params()?;
         let mut note = PmtudNote::default();
@@ -196,7 +226,13 @@ fn decode_pmtud(d: &mut Dec<'_, '_>, probe_size: u16) -> DResult<TracePmtud> {
                     let at = d.pos;
                     let i = d.u16()?;
                     if usize::from(i) >= pm.hops.len() {
-                        return Err(DecodeError::new(at, K::Invalid { field: "pmtud note hop index", value: u64::from(i) }));
+                        return Err(DecodeError::new(
+                            at,
+                            K::Invalid {
+                                field: "pmtud note hop index",
+                                value: u64::from(i),
+                            },
+                        ));
                     }
                     note.hop = Some(i);
                 }
@@ -230,17 +266,35 @@ fn decode_doubletree(d: &mut Dec<'_, '_>) -> DResult<TraceDoubletree> {
 
 pub(crate) fn encode(e: &mut Enc, t: &Trace, list: u32, cycle: u32) -> EResult<()> {
     let flags = t.flags.bits();
-    let wait = units(e, t.wait_timeout, Duration::from_secs(1), 255, "wait_timeout")? as u8;
-    let wait_probe = units(e, t.wait_probe, Duration::from_millis(10), 255, "wait_probe")? as u8;
+    let wait = units(
+        e,
+        t.wait_timeout,
+        Duration::from_secs(1),
+        255,
+        "wait_timeout",
+    )? as u8;
+    let wait_probe = units(
+        e,
+        t.wait_probe,
+        Duration::from_millis(10),
+        255,
+        "wait_probe",
+    )? as u8;
     if t.hop_count > 255 {
         return Err(e.range("hop_count", u64::from(t.hop_count), 255));
     }
     let max_ttl = t.hops.iter().map(|h| h.probe_ttl).max().unwrap_or(0);
     if t.hop_count < u16::from(max_ttl) || t.hops.iter().any(|h| h.probe_ttl == 0) {
-        return Err(WriteError::Inconsistent { record: "trace", field: "hop_count (below the highest probe ttl) or a probe_ttl of 0" });
+        return Err(WriteError::Inconsistent {
+            record: "trace",
+            field: "hop_count (below the highest probe ttl) or a probe_ttl of 0",
+        });
     }
     if t.hops.windows(2).any(|w| w[1].probe_ttl < w[0].probe_ttl) {
-        return Err(WriteError::Inconsistent { record: "trace", field: "hops (must be ordered by probe_ttl)" });
+        return Err(WriteError::Inconsistent {
+            record: "trace",
+            field: "hops (must be ordered by probe_ttl)",
+        });
     }
     let mut p = e.params_begin(34);
     p.set(1);
@@ -342,7 +396,10 @@ pub(crate) fn encode(e: &mut Enc, t: &Trace, list: u32, cycle: u32) -> EResult<(
         e.count16(ld.len(), "last-ditch hop count")?;
         for h in ld {
             if h.probe_ttl == 0 {
-                return Err(WriteError::Inconsistent { record: "trace", field: "last-ditch probe_ttl of 0" });
+                return Err(WriteError::Inconsistent {
+                    record: "trace",
+                    field: "last-ditch probe_ttl of 0",
+                });
             }
             encode_hop(e, h, t.probe_size)?;
         }
@@ -462,7 +519,10 @@ fn encode_pmtud(e: &mut Enc, pm: &TracePmtud, probe_size: u16) -> EResult<()> {
     e.count16(pm.hops.len(), "pmtud hop count")?;
     for h in &pm.hops {
         if h.probe_ttl == 0 {
-            return Err(WriteError::Inconsistent { record: "trace", field: "pmtud hop probe_ttl of 0" });
+            return Err(WriteError::Inconsistent {
+                record: "trace",
+                field: "pmtud hop probe_ttl of 0",
+            });
         }
         encode_hop(e, h, probe_size)?;
     }
@@ -478,7 +538,10 @@ fn encode_pmtud(e: &mut Enc, pm: &TracePmtud, probe_size: u16) -> EResult<()> {
         }
         if let Some(i) = n.hop {
             if usize::from(i) >= pm.hops.len() {
-                return Err(WriteError::Inconsistent { record: "trace", field: "pmtud note hop index" });
+                return Err(WriteError::Inconsistent {
+                    record: "trace",
+                    field: "pmtud note hop index",
+                });
             }
             p.set(3);
             e.u16(i);

@@ -3,12 +3,14 @@
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use vantage_model::{Cycle, List, Ping, Record, Trace};
+use vantage_model::{
+    Cycle, Dealias, Host, Http, List, Ping, Record, Sniff, Trace, Tracelb, Udpprobe,
+};
 
 use crate::error::WriteError;
 use crate::prim::Enc;
 use crate::types;
-use crate::{lists, ping, trace};
+use crate::{dealias, host, http, lists, ping, sniff, trace, tracelb, udpprobe};
 
 /// Writes records as warts, emitting list and cycle records on first use.
 ///
@@ -78,7 +80,11 @@ impl<W: Write> Writer<W> {
     }
 
     fn list_id(&mut self, list: &Arc<List>) -> Result<u32, WriteError> {
-        if let Some((_, id)) = self.lists.iter().find(|(l, _)| Arc::ptr_eq(l, list) || l == list) {
+        if let Some((_, id)) = self
+            .lists
+            .iter()
+            .find(|(l, _)| Arc::ptr_eq(l, list) || l == list)
+        {
             return Ok(*id);
         }
         let id = self.next_list;
@@ -113,7 +119,11 @@ impl<W: Write> Writer<W> {
         }
     }
 
-    fn ids(&mut self, list: Option<&Arc<List>>, cycle: Option<&Arc<Cycle>>) -> Result<(u32, u32), WriteError> {
+    fn ids(
+        &mut self,
+        list: Option<&Arc<List>>,
+        cycle: Option<&Arc<Cycle>>,
+    ) -> Result<(u32, u32), WriteError> {
         let l = match list {
             Some(l) => self.list_id(l)?,
             None => 0,
@@ -150,7 +160,12 @@ impl<W: Write> Writer<W> {
         let id = self.cycle_id(cycle)?;
         self.scratch.begin("cycle-stop");
         lists::encode_cycle_stop(&mut self.scratch, cycle, id);
-        Self::emit(&mut self.out, types::CYCLE_STOP, &self.scratch.buf, "cycle-stop")?;
+        Self::emit(
+            &mut self.out,
+            types::CYCLE_STOP,
+            &self.scratch.buf,
+            "cycle-stop",
+        )?;
         if let Some(i) = self.find_cycle(cycle) {
             self.cycles.remove(i);
         }
@@ -173,6 +188,54 @@ impl<W: Write> Writer<W> {
         Self::emit(&mut self.out, types::TRACE, &self.enc.buf, "trace")
     }
 
+    /// Writes an MDA traceroute record (after its list and cycle, if new).
+    pub fn write_tracelb(&mut self, x: &Tracelb) -> Result<(), WriteError> {
+        let (l, c) = self.ids(x.list.as_ref(), x.cycle.as_ref())?;
+        self.enc.begin("tracelb");
+        tracelb::encode(&mut self.enc, x, l, c)?;
+        Self::emit(&mut self.out, types::TRACELB, &self.enc.buf, "tracelb")
+    }
+
+    /// Writes an alias-resolution record (after its list and cycle, if new).
+    pub fn write_dealias(&mut self, x: &Dealias) -> Result<(), WriteError> {
+        let (l, c) = self.ids(x.list.as_ref(), x.cycle.as_ref())?;
+        self.enc.begin("dealias");
+        dealias::encode(&mut self.enc, x, l, c)?;
+        Self::emit(&mut self.out, types::DEALIAS, &self.enc.buf, "dealias")
+    }
+
+    /// Writes a DNS record (after its list and cycle, if new).
+    pub fn write_host(&mut self, x: &Host) -> Result<(), WriteError> {
+        let (l, c) = self.ids(x.list.as_ref(), x.cycle.as_ref())?;
+        self.enc.begin("host");
+        host::encode(&mut self.enc, x, l, c)?;
+        Self::emit(&mut self.out, types::HOST, &self.enc.buf, "host")
+    }
+
+    /// Writes an HTTP record (after its list and cycle, if new).
+    pub fn write_http(&mut self, x: &Http) -> Result<(), WriteError> {
+        let (l, c) = self.ids(x.list.as_ref(), x.cycle.as_ref())?;
+        self.enc.begin("http");
+        http::encode(&mut self.enc, x, l, c)?;
+        Self::emit(&mut self.out, types::HTTP, &self.enc.buf, "http")
+    }
+
+    /// Writes a udpprobe record (after its list and cycle, if new).
+    pub fn write_udpprobe(&mut self, x: &Udpprobe) -> Result<(), WriteError> {
+        let (l, c) = self.ids(x.list.as_ref(), x.cycle.as_ref())?;
+        self.enc.begin("udpprobe");
+        udpprobe::encode(&mut self.enc, x, l, c)?;
+        Self::emit(&mut self.out, types::UDPPROBE, &self.enc.buf, "udpprobe")
+    }
+
+    /// Writes a packet-capture record (after its list and cycle, if new).
+    pub fn write_sniff(&mut self, x: &Sniff) -> Result<(), WriteError> {
+        let (l, c) = self.ids(x.list.as_ref(), x.cycle.as_ref())?;
+        self.enc.begin("sniff");
+        sniff::encode(&mut self.enc, x, l, c)?;
+        Self::emit(&mut self.out, types::SNIFF, &self.enc.buf, "sniff")
+    }
+
     /// Writes any record.
     ///
     /// If an error occurs after a list or cycle record was emitted, those stay
@@ -186,7 +249,15 @@ impl<W: Write> Writer<W> {
             Record::CycleStop(c) => self.write_cycle_stop(c),
             Record::Ping(p) => self.write_ping(p),
             Record::Trace(t) => self.write_trace(t),
-            Record::Unsupported(raw) => Err(WriteError::Unsupported(types::record_type_name(raw.kind).to_owned())),
+            Record::Tracelb(x) => self.write_tracelb(x),
+            Record::Dealias(x) => self.write_dealias(x),
+            Record::Host(x) => self.write_host(x),
+            Record::Http(x) => self.write_http(x),
+            Record::Udpprobe(x) => self.write_udpprobe(x),
+            Record::Sniff(x) => self.write_sniff(x),
+            Record::Unsupported(raw) => Err(WriteError::Unsupported(
+                types::record_type_name(raw.kind).to_owned(),
+            )),
         }
     }
 }
