@@ -341,7 +341,7 @@ fn check_against_json(name: &str) -> (usize, usize) {
     let mut checked = 0;
     for r in &recs {
         let has_json = match r {
-            Record::List(_) | Record::CycleDef(_) => false,
+            Record::List(_) | Record::CycleDef(_) | Record::Http(_) | Record::Sniff(_) => false,
             Record::Unsupported(raw) => !matches!(raw.kind, 0x0c | 0x0d | 0x0f),
             _ => true,
         };
