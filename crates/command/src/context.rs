@@ -10,12 +10,35 @@ pub struct Context {
     /// The prober's process id. The default source port is `(pid & 0xffff) | 0x8000` and the
     /// default ICMP identifier is `pid & 0xffff`.
     pub pid: u32,
+    /// The nameserver `host` queries when the command gives no `-s` (from the prober's
+    /// configuration or `/etc/resolv.conf`). Without one, `host` needs `-s`.
+    pub nameserver: Option<IpAddr>,
+    /// Whether the prober can speak TLS (`http` with an `https://` URL needs it).
+    pub tls: bool,
 }
 
 impl Context {
-    /// A context for a prober with process id `pid`.
+    /// A context for a prober with process id `pid`, no default nameserver, TLS available.
     pub fn new(pid: u32) -> Self {
-        Context { pid }
+        Context {
+            pid,
+            nameserver: None,
+            tls: true,
+        }
+    }
+
+    /// The same context with a default nameserver for `host`.
+    #[must_use]
+    pub fn with_nameserver(mut self, nameserver: Option<IpAddr>) -> Self {
+        self.nameserver = nameserver;
+        self
+    }
+
+    /// The same context with TLS available or not.
+    #[must_use]
+    pub fn with_tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// The default source port: `(pid & 0xffff) | 0x8000`.

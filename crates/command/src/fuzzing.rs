@@ -7,7 +7,7 @@ use crate::{Command, Context};
 /// that again must give the same text.
 pub fn command_parse(data: &[u8]) {
     let line = String::from_utf8_lossy(data);
-    let ctx = Context::new(0x0001_2345);
+    let ctx = Context::new(0x0001_2345).with_nameserver(Some([192, 0, 2, 53].into()));
     if let Ok(cmd) = Command::parse(&line, &ctx) {
         let text = cmd.to_command_string();
         match Command::parse(&text, &ctx) {

@@ -22,15 +22,22 @@
 //! What this crate is not: it sends nothing, resolves no names and knows nothing of results
 //! (see `vantage-model`) or of the control protocol's framing (see `vantage-proto`).
 //!
-//! Commands implemented: `ping`, `trace`. The other command words of the language are
-//! recognised and refused with [`CommandError::NotSupported`].
+//! Commands implemented: `ping`, `trace`, `tracelb`, `dealias`, `host`, `http`, `udpprobe`,
+//! `sniff`. The other command words of the language (`neighbourdisc`, `tbit`, `sting`,
+//! `owamp`) are recognised and refused with [`CommandError::NotSupported`].
 
 mod context;
+mod dealias;
 mod emit;
 mod error;
+mod host;
+mod http;
 mod lex;
 mod ping;
+mod sniff;
 mod trace;
+mod tracelb;
+mod udpprobe;
 mod value;
 
 #[doc(hidden)]
@@ -39,9 +46,18 @@ pub mod fuzzing;
 use std::net::IpAddr;
 
 pub use context::{AllowAll, Context, DestinationCheck, Setting};
+pub use dealias::{
+    Ally, Bump, DealiasMethod, DealiasSpec, Mercator, MidarRound, Midardisc, Midarest, Prefixscan,
+    ProbeDef, ProbeMethod, Radargun,
+};
 pub use error::CommandError;
+pub use host::{ClientSubnet, HostSpec, QueryClass, QueryType};
+pub use http::{HttpHeader, HttpSpec, HttpUrl};
 pub use ping::{PingMethod, PingOptions, PingSpec, PingTimestamp};
+pub use sniff::SniffSpec;
 pub use trace::{Confidence, GapAction, TraceMethod, TraceOptions, TraceSpec};
+pub use tracelb::{TracelbMethod, TracelbSpec};
+pub use udpprobe::UdpprobeSpec;
 
 /// The command words of the language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -134,6 +150,18 @@ pub enum Command {
     Ping(PingSpec),
     /// `trace`.
     Trace(TraceSpec),
+    /// `tracelb`.
+    Tracelb(TracelbSpec),
+    /// `dealias`.
+    Dealias(DealiasSpec),
+    /// `host`.
+    Host(HostSpec),
+    /// `http`.
+    Http(HttpSpec),
+    /// `udpprobe`.
+    Udpprobe(UdpprobeSpec),
+    /// `sniff`.
+    Sniff(SniffSpec),
 }
 
 impl Command {
@@ -143,6 +171,12 @@ impl Command {
         match kind {
             CommandKind::Ping => PingSpec::parse(rest, ctx).map(Command::Ping),
             CommandKind::Trace => TraceSpec::parse(rest, ctx).map(Command::Trace),
+            CommandKind::Tracelb => TracelbSpec::parse(rest, ctx).map(Command::Tracelb),
+            CommandKind::Dealias => DealiasSpec::parse(rest, ctx).map(Command::Dealias),
+            CommandKind::Host => HostSpec::parse(rest, ctx).map(Command::Host),
+            CommandKind::Http => HttpSpec::parse(rest, ctx).map(Command::Http),
+            CommandKind::Udpprobe => UdpprobeSpec::parse(rest, ctx).map(Command::Udpprobe),
+            CommandKind::Sniff => SniffSpec::parse(rest).map(Command::Sniff),
             other => Err(CommandError::NotSupported {
                 command: other.as_str(),
             }),
@@ -172,6 +206,12 @@ impl Command {
         match self {
             Command::Ping(_) => CommandKind::Ping,
             Command::Trace(_) => CommandKind::Trace,
+            Command::Tracelb(_) => CommandKind::Tracelb,
+            Command::Dealias(_) => CommandKind::Dealias,
+            Command::Host(_) => CommandKind::Host,
+            Command::Http(_) => CommandKind::Http,
+            Command::Udpprobe(_) => CommandKind::Udpprobe,
+            Command::Sniff(_) => CommandKind::Sniff,
         }
     }
 
@@ -181,6 +221,12 @@ impl Command {
         match self {
             Command::Ping(s) => s.to_command_string(),
             Command::Trace(s) => s.to_command_string(),
+            Command::Tracelb(s) => s.to_command_string(),
+            Command::Dealias(s) => s.to_command_string(),
+            Command::Host(s) => s.to_command_string(),
+            Command::Http(s) => s.to_command_string(),
+            Command::Udpprobe(s) => s.to_command_string(),
+            Command::Sniff(s) => s.to_command_string(),
         }
     }
 
@@ -189,6 +235,12 @@ impl Command {
         match self {
             Command::Ping(s) => s.probed_addresses(),
             Command::Trace(s) => s.probed_addresses(),
+            Command::Tracelb(s) => s.probed_addresses(),
+            Command::Dealias(s) => s.probed_addresses(),
+            Command::Host(s) => s.probed_addresses(),
+            Command::Http(s) => s.probed_addresses(),
+            Command::Udpprobe(s) => s.probed_addresses(),
+            Command::Sniff(s) => s.probed_addresses(),
         }
     }
 }

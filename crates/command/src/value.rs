@@ -129,7 +129,6 @@ pub(crate) enum TimeUnit {
     /// Hundredths of a second (trace and tracelb `-W`).
     TenMillis,
     /// Milliseconds.
-    #[allow(dead_code)] // for the commands still to come (dealias, sting)
     Millis,
 }
 
