@@ -23,6 +23,58 @@
 //!   timestamp, UDP, TCP with options, over IPv4 or IPv6) written into a caller's
 //!   buffer, with chosen TTL, TOS, IP-ID, DF, flow label and a chosen checksum.
 //!
+//! # Example
+//! Build a Paris UDP probe into a buffer, then read a router's reply to it:
+//! ```
+//! use std::net::Ipv4Addr;
+//! use vantage_wire::probe::{ChosenChecksum, IpHeader, Ipv4Header, Probe, Transport};
+//! use vantage_wire::reply::{self, QuotedTransport, ReplyKind};
+//! use vantage_wire::{OptionBytes, icmpv4};
+//!
+//! let us = Ipv4Addr::new(192, 0, 2, 1);
+//! let probe = Probe {
+//!     ip: IpHeader::V4(Ipv4Header {
+//!         src: us,
+//!         dst: Ipv4Addr::new(198, 51, 100, 2),
+//!         ttl: 1,
+//!         tos: 0,
+//!         ident: 7,
+//!         dont_frag: false,
+//!         options: OptionBytes::new(),
+//!     }),
+//!     transport: Transport::Udp { src_port: 40000, dst_port: 33435, payload: &[0; 12] },
+//!     // Paris: the UDP checksum carries the probe id; two payload bytes absorb it.
+//!     checksum: Some(ChosenChecksum { value: 3, fix_offset: 0 }),
+//! };
+//! let mut buf = [0u8; 64];
+//! let n = probe.emit(&mut buf)?;
+//!
+//! // A router answers with time exceeded quoting the first 28 bytes.
+//! let te = icmpv4::Repr::TimeExceeded { code: 0, quote: &buf[..28], extensions: None };
+//! let ip = vantage_wire::ipv4::Repr {
+//!     src_addr: Ipv4Addr::new(203, 0, 113, 1),
+//!     dst_addr: us,
+//!     protocol: vantage_wire::IpProtocol::Icmp,
+//!     payload_len: te.buffer_len(),
+//!     ttl: 250, tos: 0, ident: 1, dont_frag: false, more_frags: false, frag_offset: 0,
+//!     options: OptionBytes::new(),
+//! };
+//! let mut rx = [0u8; 56];
+//! ip.emit(&mut vantage_wire::ipv4::Packet::new_unchecked(&mut rx[..]))?;
+//! te.emit(&mut icmpv4::Packet::new_unchecked(&mut rx[20..]))?;
+//!
+//! let r = reply::parse_ipv4(&rx)?;
+//! assert_eq!(r.kind, ReplyKind::TimeExceeded { code: 0 });
+//! let quote = r.quote.expect("time exceeded quotes the probe");
+//! assert_eq!(quote.ip.map(|q| q.ip_id), Some(7));
+//! match quote.transport {
+//!     Some(QuotedTransport::Udp(u)) => assert_eq!(u.checksum, Some(3)),
+//!     other => panic!("{other:?}"),
+//! }
+//! # assert_eq!(n, 40);
+//! # Ok::<(), vantage_wire::Error>(())
+//! ```
+//!
 //! # What this crate is not
 //! It does no I/O, keeps no state, and knows nothing of measurements: sockets live in
 //! `vantage-sys`, the logic that decides what to send lives in `vantage-engine`. It is

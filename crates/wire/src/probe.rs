@@ -9,6 +9,16 @@
 //! traceroute trick: the transport checksum is fixed in advance and two payload
 //! bytes are chosen to make it verify, so the flow identifiers stay constant while
 //! another field (the ICMP sequence number, say) varies.
+//!
+//! Sending notes for the socket layer:
+//! - [`Probe::emit`] writes the whole packet, for `IP_HDRINCL` (IPv4) or
+//!   `IPV6_HDRINCL` sockets; [`Probe::emit_transport`] writes only the transport
+//!   part, for sockets that add the IP header themselves.
+//! - Transport checksums of UDP, TCP and ICMPv6 cover a pseudo-header, so the
+//!   source address in the header must be the one the kernel will use.
+//! - A Linux raw ICMPv6 socket recomputes the ICMPv6 checksum itself. Since the
+//!   bytes are the same, it gets the same value (a chosen 0 may come out as
+//!   0xffff, the same ones'-complement number), so Paris probes keep their flow.
 
 use crate::ipv6::FragmentRepr;
 use crate::{
