@@ -286,6 +286,8 @@ pub enum Repr<'a> {
         receive: u32,
         /// Transmit timestamp.
         transmit: u32,
+        /// Anything after the 20-byte message.
+        data: &'a [u8],
     },
     /// Timestamp reply.
     TimestampReply {
@@ -299,6 +301,8 @@ pub enum Repr<'a> {
         receive: u32,
         /// Transmit timestamp.
         transmit: u32,
+        /// Anything after the 20-byte message.
+        data: &'a [u8],
     },
     /// Destination unreachable.
     DstUnreachable {
@@ -378,6 +382,7 @@ impl<'a> Repr<'a> {
                     need: TIMESTAMP_LEN,
                     have: bytes.len(),
                 })?;
+                let data = &bytes[TIMESTAMP_LEN..];
                 if m == Message::Timestamp {
                     Repr::TimestampRequest {
                         ident,
@@ -385,6 +390,7 @@ impl<'a> Repr<'a> {
                         originate,
                         receive,
                         transmit,
+                        data,
                     }
                 } else {
                     Repr::TimestampReply {
@@ -393,6 +399,7 @@ impl<'a> Repr<'a> {
                         originate,
                         receive,
                         transmit,
+                        data,
                     }
                 }
             }
@@ -452,7 +459,9 @@ impl<'a> Repr<'a> {
             Repr::EchoRequest { data, .. } | Repr::EchoReply { data, .. } => {
                 HEADER_LEN + data.len()
             }
-            Repr::TimestampRequest { .. } | Repr::TimestampReply { .. } => TIMESTAMP_LEN,
+            Repr::TimestampRequest { data, .. } | Repr::TimestampReply { data, .. } => {
+                TIMESTAMP_LEN + data.len()
+            }
             Repr::Other { data, .. } => HEADER_LEN + data.len(),
             _ => {
                 let (quote, ext) = self.error_parts().unwrap_or_default();
@@ -500,6 +509,7 @@ impl<'a> Repr<'a> {
                 originate,
                 receive,
                 transmit,
+                data,
             }
             | Repr::TimestampReply {
                 ident,
@@ -507,12 +517,14 @@ impl<'a> Repr<'a> {
                 originate,
                 receive,
                 transmit,
+                data,
             } => {
                 put16(b, field::ECHO_IDENT, ident);
                 put16(b, field::ECHO_SEQNO, seq_no);
                 put32(b, field::ORIGINATE, originate);
                 put32(b, field::RECEIVE, receive);
                 put32(b, field::TRANSMIT, transmit);
+                b[TIMESTAMP_LEN..].copy_from_slice(data);
                 let t = if matches!(self, Repr::TimestampRequest { .. }) {
                     Message::Timestamp
                 } else {
@@ -673,7 +685,8 @@ mod tests {
                 seq_no: 2,
                 originate: 1,
                 receive: 2,
-                transmit: 3
+                transmit: 3,
+                data: &[]
             }
         );
         assert!(matches!(
@@ -714,12 +727,12 @@ mod tests {
             let r = match kind {
                 0 => Repr::EchoRequest { ident, seq_no, data: &data },
                 1 => Repr::EchoReply { ident, seq_no, data: &data },
-                2 => Repr::TimestampRequest { ident, seq_no, originate: ts.0, receive: ts.1, transmit: ts.2 },
+                2 => Repr::TimestampRequest { ident, seq_no, originate: ts.0, receive: ts.1, transmit: ts.2, data: &data },
                 _ => {
                     if matches!(Message::from(ty), Message::Unknown(_) | Message::SourceQuench | Message::Redirect) {
                         Repr::Other { msg_type: ty, code, rest_of_header: u32::from(ident) << 16 | u32::from(seq_no), data: &data }
                     } else {
-                        Repr::TimestampReply { ident, seq_no, originate: ts.0, receive: ts.1, transmit: ts.2 }
+                        Repr::TimestampReply { ident, seq_no, originate: ts.0, receive: ts.1, transmit: ts.2, data: &data }
                     }
                 }
             };

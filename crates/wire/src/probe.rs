@@ -136,6 +136,8 @@ pub enum Transport<'a> {
         receive: u32,
         /// Transmit timestamp (normally 0 in a request).
         transmit: u32,
+        /// Payload after the 20-byte timestamp message (ping `-b`).
+        payload: &'a [u8],
     },
     /// UDP datagram.
     Udp {
@@ -219,9 +221,9 @@ impl Probe<'_> {
     fn payload(&self) -> &[u8] {
         match self.transport {
             Transport::IcmpEcho { payload, .. }
+            | Transport::IcmpTimestamp { payload, .. }
             | Transport::Udp { payload, .. }
             | Transport::Tcp { payload, .. } => payload,
-            Transport::IcmpTimestamp { .. } => &[],
         }
     }
 
@@ -326,6 +328,7 @@ impl Probe<'_> {
                 originate,
                 receive,
                 transmit,
+                payload,
             } => {
                 if proto != IpProtocol::Icmp {
                     return Err(Error::Unrepresentable {
@@ -341,6 +344,7 @@ impl Probe<'_> {
                 put32(b, 8, originate);
                 put32(b, 12, receive);
                 put32(b, 16, transmit);
+                b[thl..].copy_from_slice(payload);
                 2
             }
             Transport::Udp {
@@ -510,6 +514,7 @@ mod tests {
                 originate: 0,
                 receive: 0,
                 transmit: 0,
+                payload: &[],
             },
             checksum: None,
         };
@@ -533,6 +538,43 @@ mod tests {
         };
         assert!(p.emit(&mut b[..28]).is_err());
         assert_eq!(p.emit(&mut b[..29]).unwrap(), 29);
+    }
+
+    #[test]
+    fn timestamp_probe_with_payload_and_chosen_checksum() {
+        let payload = [0xaa; 44];
+        let p = Probe {
+            ip: v4(64),
+            transport: Transport::IcmpTimestamp {
+                ident: 9,
+                seq_no: 1,
+                originate: 5000,
+                receive: 0,
+                transmit: 0,
+                payload: &payload,
+            },
+            checksum: Some(ChosenChecksum {
+                value: 0x0bad,
+                fix_offset: 42,
+            }),
+        };
+        assert_eq!(p.buffer_len(), 84);
+        let mut b = [0u8; 84];
+        p.emit(&mut b).unwrap();
+        let r = reply::parse_ipv4(&b).unwrap();
+        assert!(r.verify_checksum());
+        assert_eq!(&b[22..24], &[0x0b, 0xad]);
+        assert_eq!(&b[40..82], &payload[..42]);
+        match icmpv4::Repr::parse_bytes(&b[20..]).unwrap() {
+            icmpv4::Repr::TimestampRequest {
+                ident: 9,
+                seq_no: 1,
+                originate: 5000,
+                data,
+                ..
+            } => assert_eq!(data.len(), 44),
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     fn arb_ip() -> impl Strategy<Value = IpHeader> {

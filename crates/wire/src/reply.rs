@@ -1045,6 +1045,7 @@ mod tests {
             originate: 3,
             receive: 4,
             transmit: 5,
+            data: &[],
         };
         let b = wrap4(&t, 55);
         let r = parse_ipv4(&b).unwrap();
