@@ -654,6 +654,127 @@ impl AsFd for RecvSocket {
 mod tests {
     use super::*;
 
+    /// Every file of the fuzz corpus goes through the fuzz target's function.
+    #[test]
+    fn fuzz_corpus_replays() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/sys_cmsg");
+        let mut decoded_timestamps = 0;
+        let mut files = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            crate::fuzzing::sys_cmsg(&bytes);
+            files += 1;
+            if cmsg::parse_control(&bytes).timestamp.is_some() {
+                decoded_timestamps += 1;
+            }
+        }
+        assert!(files >= 4, "corpus missing in {}", dir.display());
+        assert!(
+            decoded_timestamps >= 2,
+            "corpus lacks kernel control buffers"
+        );
+    }
+
+    /// Captures real control-message buffers and source addresses from the kernel into
+    /// `$VANTAGE_SYS_WRITE_CORPUS` (the fuzz corpus). Run by hand as root:
+    /// `VANTAGE_SYS_WRITE_CORPUS=fuzz/corpus/sys_cmsg cargo test -p vantage-sys write_fuzz_corpus -- --ignored`
+    #[test]
+    #[ignore = "writes the fuzz corpus; run by hand as root"]
+    fn write_fuzz_corpus() {
+        let Some(dir) = std::env::var_os("VANTAGE_SYS_WRITE_CORPUS") else {
+            return;
+        };
+        let dir = std::path::PathBuf::from(dir);
+        crate::netns::in_new_netns(move || {
+            for (family, name, packet) in
+                [(Family::V4, "v4", v4_echo()), (Family::V6, "v6", v6_echo())]
+            {
+                let tx = crate::SendSocket::open(family).unwrap();
+                let rx = RecvSocket::open(family, Protocol::Icmp).unwrap();
+                rx.set_recv_buffer(2048).unwrap();
+                for _ in 0..40 {
+                    tx.send(&packet).unwrap();
+                }
+                let mut last = None;
+                loop {
+                    let mut data = [0u8; 1500];
+                    let mut addr = AddrBuf::default();
+                    let mut ctrl = ControlBuf::default();
+                    let mut out = [RawOut::default()];
+                    let slot = Slot {
+                        data: &mut data,
+                        addr: &mut addr,
+                        ctrl: &mut ctrl,
+                    };
+                    if recv_raw(rx.as_raw_fd(), &mut [slot], &mut out).is_err() {
+                        break;
+                    }
+                    if last.is_none() {
+                        std::fs::write(
+                            dir.join(format!("{name}_cmsg_first.bin")),
+                            &ctrl.0[..out[0].controllen],
+                        )
+                        .unwrap();
+                        std::fs::write(
+                            dir.join(format!("{name}_sockaddr.bin")),
+                            &addr.0[..out[0].namelen],
+                        )
+                        .unwrap();
+                    }
+                    last = Some((ctrl.0, out[0].controllen));
+                }
+                // Send one more after the drops so its buffer carries SO_RXQ_OVFL.
+                tx.send(&packet).unwrap();
+                let mut data = [0u8; 1500];
+                let mut addr = AddrBuf::default();
+                let mut ctrl = ControlBuf::default();
+                let mut out = [RawOut::default()];
+                let slot = Slot {
+                    data: &mut data,
+                    addr: &mut addr,
+                    ctrl: &mut ctrl,
+                };
+                recv_raw(rx.as_raw_fd(), &mut [slot], &mut out).unwrap();
+                std::fs::write(
+                    dir.join(format!("{name}_cmsg_with_drops.bin")),
+                    &ctrl.0[..out[0].controllen],
+                )
+                .unwrap();
+                assert!(
+                    cmsg::parse_control(&ctrl.0[..out[0].controllen])
+                        .drops
+                        .is_some()
+                );
+                assert!(last.is_some());
+            }
+        })
+        .unwrap();
+    }
+
+    fn v4_echo() -> Vec<u8> {
+        let mut p = vec![
+            0x45, 0, 0, 28, 0, 1, 0x40, 0, 64, 1, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1,
+        ];
+        p.extend_from_slice(&[8, 0, 0xf7, 0xfe, 0, 1, 0, 0]);
+        p
+    }
+
+    fn v6_echo() -> Vec<u8> {
+        // ::1 -> ::1, hop limit 64, tclass 0x28, flow 0x12345; ICMPv6 echo request id 1 seq 0.
+        let mut p = vec![0x62, 0x81, 0x23, 0x45, 0, 8, 58, 64];
+        let lo = std::net::Ipv6Addr::LOCALHOST.octets();
+        p.extend_from_slice(&lo);
+        p.extend_from_slice(&lo);
+        // Checksum over the pseudo-header (2 * ::1, length 8, next header 58) and the message.
+        let sum: u32 = 1 + 1 + 8 + 58 + 0x8000 + 1;
+        let c = !(sum as u16);
+        p.extend_from_slice(&[128, 0]);
+        p.extend_from_slice(&c.to_be_bytes());
+        p.extend_from_slice(&[0, 1, 0, 0]);
+        p
+    }
+
     #[test]
     fn icmp_filters() {
         let f = IcmpFilter::default_v6();
