@@ -1277,4 +1277,76 @@ mod tests {
             Some(QuotedTransport::Udp(QuotedUdp { src_port: 7, .. }))
         ));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            for r in [parse_ipv4(&data), parse_ipv6(&data), parse_icmpv6(us6(), dst6(), 1, &data)].into_iter().flatten() {
+                let _ = (r.verify_checksum(), r.icmp_type_code(), r.next_hop_mtu());
+                if let Some(q) = r.quote {
+                    proptest::prop_assert!(q.transport_bytes.len() <= q.bytes.len());
+                }
+            }
+        }
+
+        /// Random probe fields survive a quote cut at a random length.
+        #[test]
+        fn quoted_fields_match_probe(sport in 0u16.., dport in 0u16.., ident in 0u16.., ttl in 1u8.., tos in 0u8..,
+                                     seq in 0u32.., kind in 0u8..3, v6 in proptest::prelude::any::<bool>(),
+                                     cut in proptest::prelude::any::<proptest::sample::Index>()) {
+            let transport = match kind {
+                0 => Transport::Udp { src_port: sport, dst_port: dport, payload: &[1, 2, 3, 4] },
+                1 => Transport::IcmpEcho { ident: sport, seq_no: dport, payload: &[1, 2, 3, 4] },
+                _ => Transport::Tcp { src_port: sport, dst_port: dport, seq_number: seq, ack_number: 0,
+                    flags: TcpFlags::SYN, window_len: 1024, options: OptionBytes::new(), payload: &[] },
+            };
+            let ip = if v6 {
+                IpHeader::V6(Ipv6Header { src: us6(), dst: dst6(), hop_limit: ttl, traffic_class: tos,
+                    flow_label: u32::from(ident), fragment: None })
+            } else {
+                IpHeader::V4(Ipv4Header { src: US4, dst: DST4, ttl, tos, ident, dont_frag: true,
+                    options: OptionBytes::new() })
+            };
+            let p = Probe { ip, transport, checksum: None };
+            let mut probe = vec![0u8; p.buffer_len()];
+            p.emit(&mut probe).unwrap();
+            let hl = if v6 { 40 } else { 20 };
+            let n = hl + cut.index(probe.len() - hl + 1);
+            let bytes;
+            let r = if v6 {
+                bytes = icmp6_bytes(&icmpv6::Repr::TimeExceeded { code: 0, quote: &probe[..n], extensions: None });
+                parse_icmpv6(router6(), us6(), 64, &bytes).unwrap()
+            } else {
+                bytes = wrap4(&icmpv4::Repr::TimeExceeded { code: 0, quote: &probe[..n], extensions: None }, 9);
+                parse_ipv4(&bytes).unwrap()
+            };
+            let q = r.quote.unwrap();
+            let qip = q.ip.unwrap();
+            proptest::prop_assert_eq!(qip.ttl, ttl);
+            proptest::prop_assert_eq!(qip.tos, tos);
+            proptest::prop_assert_eq!(qip.total_len as usize, probe.len());
+            if v6 {
+                proptest::prop_assert_eq!(qip.flow_label, u32::from(ident));
+            } else {
+                proptest::prop_assert_eq!(qip.ip_id, u32::from(ident));
+            }
+            let l4 = n - hl;
+            match q.transport {
+                None => proptest::prop_assert!(l4 < 2 && kind != 1 || l4 == 0),
+                Some(QuotedTransport::Udp(u)) => {
+                    proptest::prop_assert_eq!(u.src_port, sport);
+                    proptest::prop_assert_eq!(u.dst_port, (l4 >= 4).then_some(dport));
+                }
+                Some(QuotedTransport::Icmp(i)) => {
+                    proptest::prop_assert_eq!(i.ident, (l4 >= 6).then_some(sport));
+                    proptest::prop_assert_eq!(i.seq_no, (l4 >= 8).then_some(dport));
+                }
+                Some(QuotedTransport::Tcp(t)) => {
+                    proptest::prop_assert_eq!(t.src_port, sport);
+                    proptest::prop_assert_eq!(t.seq_number, (l4 >= 8).then_some(seq));
+                    proptest::prop_assert_eq!(t.flags, (l4 >= 14).then_some(TcpFlags::SYN));
+                }
+            }
+        }
+    }
 }
