@@ -150,10 +150,9 @@ pub fn with_prefix(prefix: &str) -> Result<Vec<String>, NetnsError> {
     Ok(names)
 }
 
-/// Creates namespace `name` and brings its loopback up.
+/// Creates namespace `name` (empty: its loopback is still down).
 pub fn create(name: &str) -> Result<(), NetnsError> {
     run_ip(&["netns", "add", name], None)?;
-    run_ip(&["-n", name, "link", "set", "lo", "up"], None)?;
     Ok(())
 }
 

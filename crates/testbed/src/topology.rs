@@ -70,8 +70,10 @@ impl Topology {
             created: Vec::new(),
         };
         for node in &plan.nodes {
-            topo.created.push(node.netns.clone());
+            // Recorded only once made: a namespace someone else made in the meantime
+            // makes this fail, and must not be deleted by our teardown.
             netns::create(&node.netns)?;
+            topo.created.push(node.netns.clone());
         }
         for (i, node) in plan.nodes.iter().enumerate() {
             netns::write_sysctls(&node.netns, &plan.sysctls(i))?;
@@ -82,9 +84,7 @@ impl Topology {
         }
         for (i, node) in plan.nodes.iter().enumerate() {
             let script = plan.address_script(i);
-            if !script.is_empty() {
-                netns::run_ip(&["-n", &node.netns, "-batch", "-"], Some(&script))?;
-            }
+            netns::run_ip(&["-n", &node.netns, "-batch", "-"], Some(&script))?;
         }
         topo.wait_links_up()?;
         for (i, node) in plan.nodes.iter().enumerate() {

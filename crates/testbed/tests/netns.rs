@@ -31,7 +31,13 @@ fn ping(topo: &Topology, node: &str, dst: IpAddr, extra: &[&str]) -> CommandOutp
     }
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     args.push(dst.to_string());
-    topo.exec(node, &args).unwrap()
+    let out = topo.exec(node, &args).unwrap();
+    assert!(
+        !out.stderr.contains("exec of"),
+        "cannot run ping (install the Debian package iputils-ping): {}",
+        out.stderr
+    );
+    out
 }
 
 /// The address in ping's "From ADDR icmp_seq=..." lines (ICMP errors), in order.
