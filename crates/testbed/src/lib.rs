@@ -48,7 +48,7 @@ pub use builder::{
     Route, TopologyBuilder,
 };
 pub use delay::{DelayConfig, DelayEngine, DelayError, DelayStats};
-pub use netns::{NetnsError, down, is_root, unique_prefix};
+pub use netns::{NetnsError, down, down_stale, is_root, unique_prefix};
 pub use prefix::{IpPrefix, PrefixError};
 pub use process::{CommandOutput, ProcessGuard};
 pub use standard::{StandardOptions, standard_topology, standard_topology_with};

@@ -202,6 +202,60 @@ pub fn down(prefix: &str) -> Result<usize, NetnsError> {
     }
 }
 
+/// Removes the namespaces left behind by dead processes that named their testbeds with
+/// [`unique_prefix`]`(stem)`: those whose prefix is `STEM` + process id + `x` + counter
+/// and whose process no longer exists. Testbeds of live processes are never touched, so
+/// tests may call this while others run. Returns how many namespaces were removed.
+pub fn down_stale(stem: &str) -> Result<usize, NetnsError> {
+    let stem: String = stem
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        .take(4)
+        .collect();
+    let stem = if stem.is_empty() {
+        "vt".to_owned()
+    } else {
+        stem
+    };
+    let entries = match std::fs::read_dir(NETNS_DIR) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(NetnsError::List(e)),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(NetnsError::List)?;
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        let Some(pid) = stale_pid(&name, &stem) else {
+            continue;
+        };
+        if Path::new("/proc").join(pid.to_string()).exists() {
+            continue;
+        }
+        match destroy(&name) {
+            Ok(()) => removed += 1,
+            // Another cleaner got there first.
+            Err(_) if !path(&name).exists() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(removed)
+}
+
+/// The process id in a namespace name made from [`unique_prefix`]`(stem)`, if it is one.
+fn stale_pid(name: &str, stem: &str) -> Option<u32> {
+    let (prefix, _node) = name.split_once('-')?;
+    let rest = prefix.strip_prefix(stem)?;
+    let (pid, counter) = rest.split_once('x')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(pid) || !digits(counter) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
 /// Moves the calling thread into namespace `name`. Only ever call this on a thread made
 /// for the purpose: the thread stays in the namespace.
 pub fn enter(name: &str) -> Result<(), NetnsError> {
@@ -358,6 +412,17 @@ mod tests {
         assert_ne!(a, b);
         assert!(check_prefix(&a).is_ok(), "{a}");
         assert!(check_prefix(&unique_prefix("Bad-Stem!")).is_ok());
+    }
+
+    #[test]
+    fn stale_names() {
+        assert_eq!(stale_pid("vt123x4-r1", "vt"), Some(123));
+        assert_eq!(stale_pid("vt123x4-r1_b", "vt"), Some(123));
+        assert_eq!(stale_pid("vt123x-r1", "vt"), None);
+        assert_eq!(stale_pid("vtx4-r1", "vt"), None);
+        assert_eq!(stale_pid("demo-r1", "vt"), None);
+        assert_eq!(stale_pid("vt123x4", "vt"), None);
+        assert_eq!(stale_pid("fig9x0-a", "fig"), Some(9));
     }
 
     #[test]
