@@ -14,10 +14,27 @@
 //!   from a [`Context`], so parsing is deterministic.
 //! * The do-not-probe policy plugs in through [`DestinationCheck`] ([`Command::parse_checked`]).
 //!
+//! ```
+//! use vantage_command::{Command, Context, PingMethod};
+//!
+//! let ctx = Context::new(4242); // the prober's process id
+//! let Command::Ping(ping) = Command::parse("ping -c 3 -P udp 192.0.2.1", &ctx)? else {
+//!     unreachable!()
+//! };
+//! assert_eq!((ping.attempts, ping.method, ping.probe_size), (3, PingMethod::Udp, 40));
+//! assert_eq!(ping.to_command_string(), "ping -c 3 -P udp 192.0.2.1");
+//!
+//! let err = Command::parse("ping -c 0 192.0.2.1", &ctx).unwrap_err();
+//! assert_eq!(err.to_string(), "-c failed: attempts must be within 1 - 65535");
+//! # Ok::<(), vantage_command::CommandError>(())
+//! ```
+//!
 //! Layers: `lex` is the generic tokenizer every command shares (command word,
 //! clustered flags, NUM/STR parameters, quoting, target = rest of line); `value` converts
 //! parameters (numbers with base detection, hex, TIME syntax, IP literals); one module per
-//! command holds its option table, spec type, defaults and rules.
+//! command holds its option table, spec type, defaults and rules. Adding a command means one
+//! more such module (a `Table`, a spec with `parse(rest, ctx)`, `to_command_string()` and
+//! `probed_addresses()`), one [`Command`] variant and one arm in [`Command::parse`].
 //!
 //! What this crate is not: it sends nothing, resolves no names and knows nothing of results
 //! (see `vantage-model`) or of the control protocol's framing (see `vantage-proto`).
