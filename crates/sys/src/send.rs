@@ -9,9 +9,11 @@
 //!   identification if it is 0 and the source address if it is 0.0.0.0. Everything else (TTL,
 //!   TOS, flags, options) goes out as given. It never fragments: a packet larger than the
 //!   interface MTU fails with `EMSGSIZE`.
-//! - IPv6: it writes the payload length from the buffer size. Hop limit, traffic class, flow
-//!   label, next header and source address go out as given (the source must be set: use
-//!   [`crate::route::source_address`]). No fragmentation either.
+//! - IPv6: it changes nothing. Hop limit, traffic class, flow label, payload length, next
+//!   header and source address go out exactly as given, so the payload length must match
+//!   (receivers drop a packet whose payload length exceeds what arrived) and the source must
+//!   be set (`::` goes out as `::`; use [`crate::route::source_address`]). No fragmentation
+//!   either: larger than the MTU fails with `EMSGSIZE`.
 //!
 //! Transport checksums are the caller's job (the kernel computes none for these sockets).
 //! All sockets are non-blocking: a full send buffer is an error of kind `WouldBlock`, which the

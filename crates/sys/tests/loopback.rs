@@ -118,6 +118,39 @@ fn v6_header_fields_go_out_as_built() {
     .unwrap();
 }
 
+/// The kernel fills in nothing in a header-included IPv6 packet, not even the source, and
+/// refuses packets beyond the MTU with a clear error.
+#[test]
+fn v6_kernel_fills_nothing_and_refuses_oversize() {
+    if !root_or_skip("v6_kernel_fills_nothing_and_refuses_oversize") {
+        return;
+    }
+    in_new_netns(|| {
+        block_on(async {
+            let tx = AsyncSocket::new(SendSocket::open(Family::V6).unwrap()).unwrap();
+            let raw = RecvSocket::open(Family::V6, Protocol::Icmp).unwrap();
+            raw.set_icmp_filter(&IcmpFilter::block_all().pass(128))
+                .unwrap();
+            let rx = AsyncSocket::new(raw).unwrap();
+            tx.send(&echo_v6(Ipv6Addr::UNSPECIFIED, LO6, 0x2222, 1))
+                .await
+                .unwrap();
+            let (meta, _) = recv_until(&rx, |_, p| p[0] == 128 && p[4..6] == [0x22, 0x22]).await;
+            assert_eq!(meta.src, IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+
+            let big = V6::new(LO6, LO6, 58).build(&vec![0u8; 70_000]);
+            let err = tx.send(&big).await.unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(libc::EMSGSIZE), "{err}");
+            assert!(
+                err.to_string()
+                    .starts_with("sendto ::1 on raw IPv6 send socket: ")
+            );
+            assert!(err.to_string().contains("MTU"), "{err}");
+        });
+    })
+    .unwrap();
+}
+
 /// What the kernel fills in for a header-included IPv4 packet, and what it keeps.
 #[test]
 fn v4_kernel_fills_length_checksum_source_and_keeps_the_rest() {
