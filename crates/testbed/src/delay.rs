@@ -82,6 +82,9 @@ pub enum DelayError {
     /// The stop channel could not be created or read.
     #[error("delay engine: stop channel: {0}")]
     Stop(#[from] std::io::Error),
+    /// The engine thread could not be started.
+    #[error("delay engine: cannot start its thread: {0}")]
+    Thread(std::io::Error),
     /// The engine thread panicked.
     #[error("delay engine thread for queue {0} panicked")]
     Panicked(u16),
@@ -434,19 +437,22 @@ impl DelayEngine {
         let (stopper, signal) = stop_channel()?;
         let (ready_tx, ready_rx) = mpsc::channel();
         let name = format!("delay-q{queue}");
-        let thread = std::thread::Builder::new().name(name).spawn(move || {
-            let mut dq = match DelayQueue::open(config) {
-                Ok(dq) => {
-                    let _ = ready_tx.send(Ok(()));
-                    dq
-                }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e));
-                    return Ok(DelayStats::default());
-                }
-            };
-            dq.serve(&signal)
-        })?;
+        let thread = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || {
+                let mut dq = match DelayQueue::open(config) {
+                    Ok(dq) => {
+                        let _ = ready_tx.send(Ok(()));
+                        dq
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return Ok(DelayStats::default());
+                    }
+                };
+                dq.serve(&signal)
+            })
+            .map_err(DelayError::Thread)?;
         let mut engine = Self {
             queue,
             stopper: Some(stopper),
