@@ -36,6 +36,7 @@ mod dealias;
 mod error;
 mod host;
 mod http;
+pub mod json;
 mod lists;
 mod ping;
 mod prim;

@@ -74,14 +74,6 @@ impl Out<'_> {
         self.padded(us % 1000, 3);
     }
 
-    /// A count in microseconds as milliseconds with three decimals.
-    #[inline]
-    pub fn ms_us(&mut self, us: u64) {
-        self.u(us / 1000);
-        self.b.push(b'.');
-        self.padded(us % 1000, 3);
-    }
-
     /// `{"sec":S,"usec":U}` (`spaced`: `{"sec":S, "usec":U}`).
     #[inline]
     pub fn tv(&mut self, t: Timestamp, spaced: bool) {
@@ -146,12 +138,12 @@ impl Out<'_> {
         let embedded_v4 = best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff));
         let mut i = 0;
         while i < 8 {
-            if let Some((start, end)) = run {
-                if i == start {
-                    self.b.extend_from_slice(b"::");
-                    i = end;
-                    continue;
-                }
+            if let Some((start, end)) = run
+                && i == start
+            {
+                self.b.extend_from_slice(b"::");
+                i = end;
+                continue;
             }
             let after_run = run.is_some_and(|(_, end)| end == i);
             if i > 0 && !after_run {
@@ -331,7 +323,8 @@ mod tests {
             ("::192.0.2.1", "::192.0.2.1"),
             ("2001:db8:0:1:0:0:0:1", "2001:db8:0:1::1"),
             ("2001:0:0:1:0:0:1:1", "2001::1:0:0:1:1"),
-            ("fe80::1:0:0:0", "fe80:0:0:1::"),
+            ("fe80::1:0:0:0", "fe80::1:0:0:0"),
+            ("fe80:0:0:1::", "fe80:0:0:1::"),
             ("1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"),
             ("1:0:3:4:5:6:7:8", "1:0:3:4:5:6:7:8"),
             ("aa:bb:cc:dd:ee:0f", "aa:bb:cc:dd:ee:0f"),
@@ -348,7 +341,9 @@ mod tests {
         // IPv4-compatible form; check a spread of addresses.
         let mut x: u128 = 0x2001_0db8_0000_0000_0000_0000_0000_0001;
         for _ in 0..2000 {
-            x = x.wrapping_mul(0x5851_f42d_4c95_7f2d_1405_7b7e_f767_814f).wrapping_add(0x1234_5678);
+            x = x
+                .wrapping_mul(0x5851_f42d_4c95_7f2d_1405_7b7e_f767_814f)
+                .wrapping_add(0x1234_5678);
             // Sprinkle zero groups.
             let masked = x & 0xffff_0000_ffff_0000_0000_ffff_0000_ffff;
             for v in [x, masked] {

@@ -273,9 +273,9 @@ fn statistics(o: &mut Out<'_>, p: &Ping) {
             let _ = write!(o.b, "{loss:.2}");
         }
     }
-    if st.nreplies > 0 || st.ndups > 0 {
-        if let (Some(min), Some(max), Some(avg), Some(sd)) =
-            (st.min_rtt, st.max_rtt, st.avg_rtt, st.stddev_rtt)
+    if let (Some(min), Some(max), Some(avg), Some(sd)) =
+        (st.min_rtt, st.max_rtt, st.avg_rtt, st.stddev_rtt)
+    {
         {
             o.s(",\"min\":");
             o.ms(min);
