@@ -17,6 +17,38 @@
 //! - [`netns`]: entering fresh or named network namespaces, for tests and the testbed.
 //! - [`clock`]: `CLOCK_REALTIME` helpers.
 //!
+//! How a probe uses it:
+//!
+//! ```no_run
+//! use vantage_sys::privilege::{DropOptions, drop_privileges};
+//! use vantage_sys::recv::SUGGESTED_RECV_BUFFER;
+//! use vantage_sys::{AsyncSocket, Family, Protocol, RecvBatch, RecvSocket, SendSocket};
+//!
+//! # fn build_probe() -> Vec<u8> { Vec::new() }
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // As root, before any other thread exists: open, size, then drop privileges.
+//!     let send = SendSocket::open(Family::V4)?;
+//!     let icmp = RecvSocket::open(Family::V4, Protocol::Icmp)?;
+//!     println!("ICMP receive buffer: {}", icmp.set_recv_buffer(SUGGESTED_RECV_BUFFER)?);
+//!     println!("running as {}", drop_privileges(&DropOptions::default())?);
+//!
+//!     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//!     rt.block_on(async {
+//!         let send = AsyncSocket::new(send)?;
+//!         let icmp = AsyncSocket::new(icmp)?;
+//!         let sent_at = send.send(&build_probe()).await?;
+//!         let mut batch = RecvBatch::new(64, 1500);
+//!         icmp.recv_batch(&mut batch).await?;
+//!         for (meta, packet) in batch.iter() {
+//!             // IPv4: `packet` starts with the IP header. Match it to a probe, then:
+//!             let rtt = meta.timestamp.duration_since(sent_at);
+//!             # let _ = (packet, rtt);
+//!         }
+//!         Ok(())
+//!     })
+//! }
+//! ```
+//!
 //! What it is not: it does not build or parse packets (that is `vantage-wire`), match replies
 //! to probes, pace or schedule (that is the engine and the probe). It is Linux-only.
 #![allow(unsafe_code)]

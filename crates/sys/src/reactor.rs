@@ -5,6 +5,10 @@
 //! `WouldBlock`. Use it on the prober's (current-thread) runtime; create it from inside that
 //! runtime.
 //!
+//! The async methods are cancel-safe, so they can sit in a `tokio::select!` loop: the system
+//! call runs inside a single poll, so a future dropped before completing has sent or
+//! received nothing.
+//!
 //! tokio 1.54 deprecated the safe `AsyncFd::new` because nothing stopped the wrapped value
 //! from closing or swapping its descriptor while registered. Registration is now an `unsafe`
 //! call whose contract (the descriptor stays open and the same while registered) this module

@@ -68,6 +68,72 @@ fn drop_to_unknown_user_fails_before_changing_anything() {
     }
 }
 
+/// Started as an unprivileged user holding CAP_NET_RAW and CAP_NET_ADMIN (ambient, via
+/// `setpriv`), a drop keeps the user and only CAP_NET_RAW.
+#[test]
+fn drop_without_root_only_reduces_capabilities() {
+    if !root_or_skip("drop_without_root_only_reduces_capabilities") {
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=+net_raw,+net_admin",
+            "--ambient-caps=+net_raw,+net_admin",
+        ])
+        .arg(exe)
+        .args([
+            "--exact",
+            "child_drop_unprivileged",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, "1")
+        .output();
+    let Ok(out) = out else {
+        eprintln!(
+            "SKIPPED drop_without_root_only_reduces_capabilities: setpriv (util-linux) missing"
+        );
+        return;
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "child failed:\n{text}");
+    assert!(text.contains("1 passed"), "child did not run:\n{text}");
+    assert!(
+        text.contains("(uid 65534, gid 65534), capabilities CAP_NET_RAW, no_new_privs"),
+        "{text}"
+    );
+}
+
+#[test]
+#[ignore = "runs only as a child process of drop_without_root_only_reduces_capabilities"]
+fn child_drop_unprivileged() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    assert!(!nix::unistd::Uid::effective().is_root());
+    let before = caps::read(None, caps::CapSet::Effective).unwrap();
+    assert!(
+        before.contains(&caps::Capability::CAP_NET_ADMIN),
+        "{before:?}"
+    );
+    let report = drop_privileges(&DropOptions::default()).unwrap();
+    println!("dropped: {report}");
+    assert!(!report.switched_user);
+    assert_eq!(report.capabilities, vec!["CAP_NET_RAW".to_owned()]);
+    assert!(caps::read(None, caps::CapSet::Ambient).unwrap().is_empty());
+    // Still able to open raw sockets (nothing is sent from this namespace).
+    RecvSocket::open(Family::V4, Protocol::Icmp).unwrap();
+}
+
 fn child(keep_net_admin: bool) {
     if std::env::var_os(CHILD_ENV).is_none() {
         return;
