@@ -109,9 +109,12 @@ pub(crate) fn decode(d: &mut Dec<'_, '_>) -> DResult<Http> {
 }
 
 pub(crate) fn encode(e: &mut Enc, h: &Http, list: u32, cycle: u32) -> EResult<()> {
-    let maxtime_s = h.maxtime.as_secs();
-    let maxtime_s =
-        u32::try_from(maxtime_s).map_err(|_| e.range("maxtime", maxtime_s, u64::from(u32::MAX)))?;
+    // Seconds up to u32::MAX, any excess in the microseconds (as a file may hold).
+    let maxtime_s = h.maxtime.as_secs().min(u64::from(u32::MAX));
+    let maxtime_us = h.maxtime.as_micros() - u128::from(maxtime_s) * 1_000_000;
+    let maxtime_us = u32::try_from(maxtime_us)
+        .map_err(|_| e.range("maxtime", h.maxtime.as_secs(), u64::from(u32::MAX)))?;
+    let maxtime_s = maxtime_s as u32;
     let mut p = e.params_begin(20);
     if list != 0 {
         p.set(1);
@@ -178,7 +181,7 @@ pub(crate) fn encode(e: &mut Enc, h: &Http, list: u32, cycle: u32) -> EResult<()
     }
     if !h.maxtime.is_zero() {
         p.set(17);
-        e.timeval(Timestamp::new(maxtime_s, h.maxtime.subsec_micros()));
+        e.timeval(Timestamp::new(maxtime_s, maxtime_us));
     }
     if let Some(m) = &h.errmsg {
         p.set(18);

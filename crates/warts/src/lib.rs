@@ -34,6 +34,8 @@ mod codec;
 mod compress;
 mod dealias;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod host;
 mod http;
 pub mod json;

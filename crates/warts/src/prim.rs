@@ -566,11 +566,16 @@ impl Enc {
     }
 }
 
-/// Splits a duration into whole seconds (must fit `u8`) and microseconds.
+/// Splits a duration into whole seconds (a `u8`) and a `u32` count of further
+/// microseconds. Normal values give a sub-second remainder; durations above 255 s
+/// (which a file can hold, with a large microsecond part) carry the excess in the
+/// microseconds, so anything read can be written back.
 pub(crate) fn split_secs_u8(enc: &Enc, d: Duration, field: &'static str) -> EResult<(u8, u32)> {
-    let s = d.as_secs();
-    let s8 = u8::try_from(s).map_err(|_| enc.range(field, s, 255))?;
-    Ok((s8, d.subsec_micros()))
+    let s = d.as_secs().min(255);
+    let rest = d.as_micros() - u128::from(s) * 1_000_000;
+    let us = u32::try_from(rest)
+        .map_err(|_| enc.range(field, d.as_secs(), 255 + u64::from(u32::MAX) / 1_000_000))?;
+    Ok((s as u8, us))
 }
 
 /// A duration that must be whole units of `unit` and fit `max` units.
