@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use common::*;
 use vantage_sys::netns::in_new_netns;
-use vantage_sys::recv::SUGGESTED_RECV_BUFFER;
+use vantage_sys::recv::{SUGGESTED_RECV_BUFFER, SockFilter};
 use vantage_sys::{
     AsyncSocket, Error, Family, IcmpFilter, Protocol, RecvBatch, RecvMeta, RecvSocket, SendSocket,
 };
@@ -242,6 +242,48 @@ fn tcp_syn_to_closed_port_gets_rst_v6() {
             );
             assert_eq!(meta.hop_limit, Some(64), "hop limit from IPV6_HOPLIMIT");
             assert!(meta.kernel_timestamp);
+        });
+    })
+    .unwrap();
+}
+
+/// A classic BPF program on the IPv6 TCP socket keeps only segments to our port: the first
+/// packet read is the RST, not our own SYN that was queued before it on loopback.
+#[test]
+fn bpf_filter_keeps_only_our_port() {
+    if !root_or_skip("bpf_filter_keeps_only_our_port") {
+        return;
+    }
+    in_new_netns(|| {
+        block_on(async {
+            let tx = AsyncSocket::new(SendSocket::open(Family::V6).unwrap()).unwrap();
+            let raw = RecvSocket::open(Family::V6, Protocol::Tcp).unwrap();
+            // IPv6 raw sockets see the packet from the TCP header on: dst port at offset 2.
+            raw.attach_filter(&[
+                SockFilter::new(0x28, 0, 0, 2),      // ldh [2]
+                SockFilter::new(0x15, 0, 1, 40003),  // jeq #40003, accept, drop
+                SockFilter::new(0x06, 0, 0, 0xffff), // ret #65535
+                SockFilter::new(0x06, 0, 0, 0),      // ret #0
+            ])
+            .unwrap();
+            raw.bind_device(Some("lo")).unwrap();
+            let rx = AsyncSocket::new(raw).unwrap();
+            let hdr = V6::new(LO6, LO6, 6);
+            tx.get_ref().bind_device(Some("lo")).unwrap();
+            tx.send(&hdr.build(&tcp_syn(40003, 9, 7, |t| hdr.l4_checksum(t))))
+                .await
+                .unwrap();
+            let mut buf = [0u8; 256];
+            let meta = rx.recv(&mut buf).await.unwrap();
+            assert!(
+                is_rst_to(&buf[..meta.len], 9, 40003),
+                "{:?}",
+                &buf[..meta.len]
+            );
+            let err = rx.get_ref().recv(&mut buf).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+            let err = tx.get_ref().bind_device(Some("no-such-if0")).unwrap_err();
+            assert!(err.to_string().contains("SO_BINDTODEVICE"), "{err}");
         });
     })
     .unwrap();
