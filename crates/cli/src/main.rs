@@ -1,12 +1,59 @@
 //! The `vantage` command line.
+//!
+//! One binary, one subcommand per task, one module per subcommand:
+//! - `warts2json`: warts to the JSON lines scamper's `sc_warts2json` writes;
+//! - `wartscat`: concatenate warts files, optionally keeping some record types;
+//! - `wartsdump`: a field-by-field text dump of warts records, for debugging.
+//!
+//! The prober subcommands (`ping`, `trace`, `run`) and the daemons slot in as
+//! further variants of [`Command`] with their own modules.
+//!
+//! Exit status: 0 on success; 1 when some input could not be read or some
+//! record was corrupt (each one is reported on standard error with the file,
+//! byte offset and record type, and the tool goes on with the next record);
+//! 2 for usage errors.
 
-use clap::Parser;
+mod input;
+mod time;
+mod warts2json;
+mod wartscat;
+mod wartsdump;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 /// Vantage: Internet measurement from many vantage points.
 #[derive(Parser, Debug)]
 #[command(name = "vantage", version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Convert warts files to JSON lines, as scamper's sc_warts2json does.
+    Warts2json(warts2json::Args),
+    /// Concatenate warts files into one, optionally keeping only some record types.
+    Wartscat(wartscat::Args),
+    /// Print warts records field by field, for debugging.
+    Wartsdump(wartsdump::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Warts2json(a) => warts2json::run(&a),
+        Command::Wartscat(a) => wartscat::run(&a),
+        Command::Wartsdump(a) => wartsdump::run(&a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("vantage: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,52 @@
+//! `vantage warts2json`: warts to JSON lines.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use vantage_warts::json::{JsonEncoder, JsonOptions};
+
+use crate::input::{Problems, for_each_record, is_broken_pipe};
+use crate::time::local_offset;
+
+/// Arguments of `vantage warts2json`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Warts files, plain or compressed (gzip, bzip2, xz); `-` or none reads
+    /// standard input.
+    pub files: Vec<PathBuf>,
+    /// Write the JSON scamper writes itself (unanswered probes listed in
+    /// `no_responses` / `no_hops`) instead of sc_warts2json's.
+    #[arg(long)]
+    pub live: bool,
+    /// Format `ftime` strings in UTC instead of the local time zone.
+    #[arg(long)]
+    pub utc: bool,
+}
+
+/// Runs the subcommand.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let mut opts = JsonOptions {
+        live: args.live,
+        utc_offset: None,
+    };
+    if !args.utc {
+        opts = opts.with_utc_offset(local_offset());
+    }
+    let mut enc = JsonEncoder::new(opts);
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let mut problems = Problems::new("warts2json");
+    let res = for_each_record(&args.files, None, &mut problems, |_, _, rec| {
+        if let Some(line) = enc.encode_line(&rec) {
+            out.write_all(line)?;
+        }
+        Ok(())
+    })
+    .and_then(|()| out.flush().map_err(anyhow::Error::from));
+    match res {
+        Ok(()) => Ok(problems.exit_code()),
+        Err(e) if is_broken_pipe(&e) => Ok(problems.exit_code()),
+        Err(e) => Err(e.context("writing JSON to standard output")),
+    }
+}
