@@ -3,7 +3,7 @@
 //! Every measurement result Vantage produces or reads is one of the types here:
 //! [`Ping`], [`Trace`], [`Tracelb`] (MDA traceroute), [`Dealias`] (alias
 //! resolution: ally, mercator, radargun, prefixscan, bump, MIDAR), [`Host`]
-//! (DNS), [`Http`], [`Udpprobe`], [`Sniff`], and the bookkeeping records
+//! (DNS), [`Http`], [`Udpprobe`], [`Sniff`], [`Neighbourdisc`] (ARP/NDP), and the bookkeeping records
 //! [`List`] and [`Cycle`], all gathered in [`Record`]. Engines build them, the warts and JSON codecs (crate
 //! `vantage-warts`) encode and decode them, and the Python module exposes them.
 //!
@@ -32,6 +32,7 @@ mod host;
 mod http;
 mod icmpext;
 mod list;
+mod neighbourdisc;
 mod ping;
 mod record;
 mod sniff;
@@ -53,6 +54,9 @@ pub use host::{
 pub use http::{Http, HttpBuf, HttpBufType, HttpFlags, HttpStop, HttpType};
 pub use icmpext::{IcmpExt, MplsLabel};
 pub use list::{Cycle, List};
+pub use neighbourdisc::{
+    Neighbourdisc, NeighbourdiscFlags, NeighbourdiscMethod, NeighbourdiscProbe, NeighbourdiscReply,
+};
 pub use ping::{
     IcmpTimestamps, Ping, PingFlags, PingIpTimestamps, PingMethod, PingReply, PingReplyFlags,
     PingStats, PingStop,

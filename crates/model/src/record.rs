@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::{Cycle, Dealias, Host, Http, List, Ping, Sniff, Trace, Tracelb, Udpprobe};
+use crate::{
+    Cycle, Dealias, Host, Http, List, Neighbourdisc, Ping, Sniff, Trace, Tracelb, Udpprobe,
+};
 
 /// A record of a result stream, in stream order.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,8 +35,10 @@ pub enum Record {
     Udpprobe(Box<Udpprobe>),
     /// A packet capture.
     Sniff(Box<Sniff>),
-    /// A record of a type this version does not model (neighbourdisc, tbit,
-    /// sting, owamp or newer), kept as raw bytes.
+    /// A neighbour discovery (ARP / NDP).
+    Neighbourdisc(Box<Neighbourdisc>),
+    /// A record of a type this version does not model (tbit, sting, owamp or
+    /// newer), kept as raw bytes.
     Unsupported(RawRecord),
 }
 
@@ -65,6 +69,7 @@ impl Record {
             Self::Http(_) => "http",
             Self::Udpprobe(_) => "udpprobe",
             Self::Sniff(_) => "sniff",
+            Self::Neighbourdisc(_) => "neighbourdisc",
             Self::Unsupported(_) => "unsupported",
         }
     }

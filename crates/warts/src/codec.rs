@@ -5,7 +5,7 @@ use vantage_model::{RawRecord, Record};
 use crate::error::DecodeError;
 use crate::prim::{Dec, FileState, Tables};
 use crate::types;
-use crate::{dealias, host, http, lists, ping, sniff, trace, tracelb, udpprobe};
+use crate::{dealias, host, http, lists, neighbourdisc, ping, sniff, trace, tracelb, udpprobe};
 
 static EMPTY: FileState = FileState {
     lists: Vec::new(),
@@ -47,6 +47,9 @@ pub(crate) fn decode_record(
             Record::Udpprobe(Box::new(udpprobe::decode(&mut Dec::new(body, t, st))?))
         }
         types::SNIFF => Record::Sniff(Box::new(sniff::decode(&mut Dec::new(body, t, st))?)),
+        types::NEIGHBOURDISC => {
+            Record::Neighbourdisc(Box::new(neighbourdisc::decode(&mut Dec::new(body, t, st))?))
+        }
         _ => Record::Unsupported(RawRecord {
             kind,
             body: body.to_vec(),

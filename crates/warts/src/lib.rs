@@ -40,6 +40,7 @@ mod host;
 mod http;
 pub mod json;
 mod lists;
+mod neighbourdisc;
 mod ping;
 mod prim;
 mod reader;

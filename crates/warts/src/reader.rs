@@ -57,6 +57,7 @@ fn kind_of(r: &Record) -> u16 {
         Record::Http(_) => types::HTTP,
         Record::Udpprobe(_) => types::UDPPROBE,
         Record::Sniff(_) => types::SNIFF,
+        Record::Neighbourdisc(_) => types::NEIGHBOURDISC,
         Record::Unsupported(raw) => raw.kind,
     }
 }

@@ -4,13 +4,13 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use vantage_model::{
-    Cycle, Dealias, Host, Http, List, Ping, Record, Sniff, Trace, Tracelb, Udpprobe,
+    Cycle, Dealias, Host, Http, List, Neighbourdisc, Ping, Record, Sniff, Trace, Tracelb, Udpprobe,
 };
 
 use crate::error::WriteError;
 use crate::prim::Enc;
 use crate::types;
-use crate::{dealias, host, http, lists, ping, sniff, trace, tracelb, udpprobe};
+use crate::{dealias, host, http, lists, neighbourdisc, ping, sniff, trace, tracelb, udpprobe};
 
 /// Writes records as warts, emitting list and cycle records on first use.
 ///
@@ -236,6 +236,19 @@ impl<W: Write> Writer<W> {
         Self::emit(&mut self.out, types::SNIFF, &self.enc.buf, "sniff")
     }
 
+    /// Writes a neighbour-discovery record (after its list and cycle, if new).
+    pub fn write_neighbourdisc(&mut self, x: &Neighbourdisc) -> Result<(), WriteError> {
+        let (l, c) = self.ids(x.list.as_ref(), x.cycle.as_ref())?;
+        self.enc.begin("neighbourdisc");
+        neighbourdisc::encode(&mut self.enc, x, l, c)?;
+        Self::emit(
+            &mut self.out,
+            types::NEIGHBOURDISC,
+            &self.enc.buf,
+            "neighbourdisc",
+        )
+    }
+
     /// Writes any record.
     ///
     /// If an error occurs after a list or cycle record was emitted, those stay
@@ -255,6 +268,7 @@ impl<W: Write> Writer<W> {
             Record::Http(x) => self.write_http(x),
             Record::Udpprobe(x) => self.write_udpprobe(x),
             Record::Sniff(x) => self.write_sniff(x),
+            Record::Neighbourdisc(x) => self.write_neighbourdisc(x),
             Record::Unsupported(raw) => Err(WriteError::Unsupported(
                 types::record_type_name(raw.kind).to_owned(),
             )),

@@ -818,9 +818,8 @@ fn dealias() -> impl Strategy<Value = Dealias> {
                     mut probedefs,
                     mut probes,
                 )| {
-                    match method.fixed_probedefs() {
-                        Some(n) => probedefs.resize_with(n, DealiasProbedef::default),
-                        None => {}
+                    if let Some(n) = method.fixed_probedefs() {
+                        probedefs.resize_with(n, DealiasProbedef::default);
                     }
                     if probedefs.is_empty() {
                         probes.clear();
@@ -1145,6 +1144,55 @@ fn sniff() -> impl Strategy<Value = Sniff> {
         })
 }
 
+fn neighbourdisc() -> impl Strategy<Value = Neighbourdisc> {
+    let reply = (ts(), addr()).prop_map(|(rx, mac)| NeighbourdiscReply { rx, mac });
+    let probe =
+        (ts(), vec(reply, 0..3)).prop_map(|(tx, replies)| NeighbourdiscProbe { tx, replies });
+    (
+        (
+            lc(),
+            any::<u32>(),
+            opt(text()),
+            ts(),
+            any::<u8>(),
+            units(Duration::from_millis(1), 65535),
+        ),
+        (
+            any::<u8>(),
+            any::<u16>(),
+            any::<u16>(),
+            opt(addr()),
+            opt(addr()),
+            opt(addr()),
+            opt(addr()),
+        ),
+        (opt(text()), vec(probe, 0..4)),
+    )
+        .prop_map(|(a, b, c)| {
+            let ((list, cycle), user_id, ifname, start, method, wait_timeout) = a;
+            let (flags, attempts, replyc, src_ip, src_mac, dst_ip, dst_mac) = b;
+            let (errmsg, probes) = c;
+            Neighbourdisc {
+                list,
+                cycle,
+                user_id,
+                ifname,
+                start,
+                method: NeighbourdiscMethod::from_code(method),
+                wait_timeout,
+                flags: NeighbourdiscFlags(flags),
+                attempts,
+                replyc,
+                src_ip,
+                src_mac,
+                dst_ip,
+                dst_mac,
+                errmsg,
+                probes,
+            }
+        })
+}
+
 fn record() -> impl Strategy<Value = Record> {
     prop_oneof![
         ping().prop_map(|x| Record::Ping(Box::new(x))).boxed(),
@@ -1157,6 +1205,9 @@ fn record() -> impl Strategy<Value = Record> {
             .prop_map(|x| Record::Udpprobe(Box::new(x)))
             .boxed(),
         sniff().prop_map(|x| Record::Sniff(Box::new(x))).boxed(),
+        neighbourdisc()
+            .prop_map(|x| Record::Neighbourdisc(Box::new(x)))
+            .boxed(),
     ]
 }
 
@@ -1230,6 +1281,12 @@ proptest! {
     #[test]
     fn sniff_round_trip(x in sniff()) {
         let r = Record::Sniff(Box::new(x));
+        prop_assert_eq!(round_trip(std::slice::from_ref(&r)), vec![r]);
+    }
+
+    #[test]
+    fn neighbourdisc_round_trip(x in neighbourdisc()) {
+        let r = Record::Neighbourdisc(Box::new(x));
         prop_assert_eq!(round_trip(std::slice::from_ref(&r)), vec![r]);
     }
 

@@ -433,6 +433,8 @@ fn every_type_rewrites_byte_identical() {
         "udpprobe.warts",
         "sniff.warts",
         "mixed.warts.gz",
+        "mixed.warts.bz2",
+        "mixed.warts.xz",
     ] {
         let recs = read_all(name);
         assert!(
@@ -817,6 +819,7 @@ fn check_all_against_json(name: &str) -> usize {
             Record::Dealias(x) => check_dealias(x, j),
             Record::Host(h) => check_host(h, j),
             Record::Udpprobe(x) => check_udpprobe(x, j),
+            Record::Neighbourdisc(x) => check_neighbourdisc(x, j),
             _ => checked -= 1,
         }
     }
@@ -830,6 +833,8 @@ fn other_types_match_sc_warts2json() {
     assert_eq!(check_all_against_json("host.warts"), 27);
     assert_eq!(check_all_against_json("udpprobe.warts"), 8);
     assert_eq!(check_all_against_json("mixed.warts.gz"), 9);
+    assert_eq!(check_all_against_json("mixed.warts.bz2"), 6);
+    assert_eq!(check_all_against_json("mixed.warts.xz"), 6);
 }
 
 fn dump_blocks<'a>(dump: &'a str, head: &str) -> Vec<Vec<&'a str>> {
@@ -1039,4 +1044,34 @@ fn midar_matches_sc_wartsdump() {
         m => panic!("{m:?}"),
     }
     assert_eq!((d[1].probedefs.len(), d[1].probes.len()), (2, 6));
+}
+
+fn check_neighbourdisc(x: &vantage_model::Neighbourdisc, j: &Value) {
+    assert_eq!(s(j, "type"), "neighbourdisc");
+    assert_eq!(s(j, "method"), x.method.name().unwrap());
+    assert_eq!(opt_addr(j, "src_ip"), addr_str(x.src_ip.as_ref()));
+    assert_eq!(opt_addr(j, "src_mac"), addr_str(x.src_mac.as_ref()));
+    assert_eq!(opt_addr(j, "dst_ip"), addr_str(x.dst_ip.as_ref()));
+    assert_eq!(opt_addr(j, "dst_mac"), addr_str(x.dst_mac.as_ref()));
+    assert_eq!(j.get("ifname").and_then(Value::as_str), x.ifname.as_deref());
+    assert_eq!(u(j, "userid"), u64::from(x.user_id));
+    assert_eq!(u(j, "attempts"), u64::from(x.attempts));
+    assert_eq!(u(j, "stop_count"), u64::from(x.replyc));
+    assert_eq!(ts(j, "start"), x.start);
+    let wt = &j["wait_timeout"];
+    assert_eq!(
+        u128::from(u(wt, "sec")) * 1_000_000 + u128::from(u(wt, "usec")),
+        us(x.wait_timeout)
+    );
+    assert_eq!(names(j, "flags"), x.flags.names().collect::<Vec<_>>());
+    let jp = j["probes"].as_array().unwrap();
+    assert_eq!(jp.len(), x.probes.len());
+    for (p, jp) in x.probes.iter().zip(jp) {
+        assert_eq!(ts(jp, "tx"), p.tx);
+        assert_eq!(u(jp, "replyc"), p.replies.len() as u64);
+        for (r, jr) in p.replies.iter().zip(jp["replies"].as_array().unwrap()) {
+            assert_eq!(ts(jr, "rx"), r.rx);
+            assert_eq!(s(jr, "mac"), r.mac.to_string());
+        }
+    }
 }
