@@ -48,11 +48,23 @@ pub enum QueryType {
     Svcb,
     /// HTTPS service binding.
     Https,
+    /// Canonical name (a Vantage extension: scamper refuses it).
+    Cname,
+    /// Service location (a Vantage extension).
+    Srv,
+    /// Certification authority authorization (a Vantage extension).
+    Caa,
+    /// Delegation signer (a Vantage extension).
+    Ds,
+    /// DNSSEC key (a Vantage extension).
+    Dnskey,
+    /// Any record (a Vantage extension).
+    Any,
 }
 
 impl QueryType {
     /// Every type.
-    pub const ALL: [QueryType; 9] = [
+    pub const ALL: [QueryType; 15] = [
         QueryType::A,
         QueryType::Aaaa,
         QueryType::Ptr,
@@ -62,6 +74,12 @@ impl QueryType {
         QueryType::Txt,
         QueryType::Svcb,
         QueryType::Https,
+        QueryType::Cname,
+        QueryType::Srv,
+        QueryType::Caa,
+        QueryType::Ds,
+        QueryType::Dnskey,
+        QueryType::Any,
     ];
 
     /// The type's mnemonic.
@@ -76,6 +94,12 @@ impl QueryType {
             QueryType::Txt => "TXT",
             QueryType::Svcb => "SVCB",
             QueryType::Https => "HTTPS",
+            QueryType::Cname => "CNAME",
+            QueryType::Srv => "SRV",
+            QueryType::Caa => "CAA",
+            QueryType::Ds => "DS",
+            QueryType::Dnskey => "DNSKEY",
+            QueryType::Any => "ANY",
         }
     }
 
@@ -91,6 +115,12 @@ impl QueryType {
             QueryType::Aaaa => 28,
             QueryType::Svcb => 64,
             QueryType::Https => 65,
+            QueryType::Cname => 5,
+            QueryType::Srv => 33,
+            QueryType::Caa => 257,
+            QueryType::Ds => 43,
+            QueryType::Dnskey => 48,
+            QueryType::Any => 255,
         }
     }
 
@@ -162,6 +192,11 @@ pub struct HostSpec {
     pub nsid: bool,
     /// `-O subnet=`: an EDNS client subnet.
     pub subnet: Option<ClientSubnet>,
+    /// `-O bufsize=N` (a Vantage extension): the EDNS UDP payload size to advertise
+    /// (512..=65535); `None` sends EDNS only when another EDNS option needs it.
+    pub bufsize: Option<u16>,
+    /// `-O do` (a Vantage extension): set the EDNS DNSSEC-OK bit.
+    pub dnssec_ok: bool,
 }
 
 impl HostSpec {
@@ -183,6 +218,8 @@ impl HostSpec {
             wait: Duration::from_secs(5),
             nsid: false,
             subnet: None,
+            bufsize: None,
+            dnssec_ok: false,
         };
         for opt in &lexed.opts {
             let v = opt.value.as_deref();
@@ -204,6 +241,20 @@ impl HostSpec {
                     let o = v.unwrap_or_default();
                     if o.eq_ignore_ascii_case("nsid") {
                         s.nsid = true;
+                    } else if o.eq_ignore_ascii_case("do") {
+                        s.dnssec_ok = true;
+                    } else if let Some(n) = o
+                        .get(..8)
+                        .filter(|k| k.eq_ignore_ascii_case("bufsize="))
+                        .map(|_| &o[8..])
+                    {
+                        s.bufsize =
+                            Some(n.parse::<u16>().ok().filter(|n| *n >= 512).ok_or_else(|| {
+                                CommandError::option(
+                                    'O',
+                                    format!("bufsize must be 512..65535, not '{n}'"),
+                                )
+                            })?);
                     } else if let Some(p) = o
                         .get(..7)
                         .filter(|k| k.eq_ignore_ascii_case("subnet="))
@@ -218,7 +269,9 @@ impl HostSpec {
                     } else {
                         return Err(CommandError::option(
                             'O',
-                            format!("unknown option '{o}' (known: nsid, subnet=<prefix>)"),
+                            format!(
+                                "unknown option '{o}' (known: nsid, subnet=<prefix>, bufsize=<n>, do)"
+                            ),
                         ));
                     }
                 }
@@ -233,7 +286,7 @@ impl HostSpec {
                     qtype = Some(v.and_then(QueryType::from_name).ok_or_else(|| {
                         CommandError::option(
                             't',
-                            "type must be A, AAAA, PTR, MX, NS, SOA, TXT, SVCB or HTTPS",
+                            "type must be A, AAAA, PTR, MX, NS, SOA, TXT, SVCB, HTTPS, CNAME, SRV, CAA, DS, DNSKEY or ANY",
                         )
                     })?);
                 }
@@ -316,6 +369,12 @@ impl HostSpec {
         }
         if let Some(s) = self.subnet {
             l.str('O', &format!("subnet={}/{}", s.addr, s.len));
+        }
+        if let Some(n) = self.bufsize {
+            l.str('O', &format!("bufsize={n}"));
+        }
+        if self.dnssec_ok {
+            l.str('O', "do");
         }
         l.num_unless('R', self.retries, 0);
         if let Some(s) = self.server.given() {

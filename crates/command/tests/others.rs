@@ -87,7 +87,7 @@ fn host_defaults_and_types() {
     }
     assert_eq!(QueryType::Https.code(), 65);
     assert!(
-        host("-t ANY example.com")
+        host("-t IXFR example.com")
             .unwrap_err()
             .starts_with("-t failed")
     );
@@ -232,6 +232,49 @@ fn host_options() {
         host("-W 1. example.com")
             .unwrap_err()
             .starts_with("-W failed")
+    );
+}
+
+#[test]
+fn host_vantage_extensions() {
+    // Query types scamper refuses but a DNS measurement needs.
+    for (name, code) in [
+        ("CNAME", 5),
+        ("srv", 33),
+        ("CAA", 257),
+        ("DS", 43),
+        ("DNSKEY", 48),
+        ("ANY", 255),
+    ] {
+        let h = host(&format!("-t {name} example.com")).unwrap();
+        assert_eq!(h.qtype.code(), code, "{name}");
+    }
+    assert_eq!(
+        host("-t ANY 192.0.2.1").unwrap_err(),
+        "-t failed: ANY needs a name, not an IP address"
+    );
+    assert!(
+        host("-t AXFR example.com")
+            .unwrap_err()
+            .starts_with("-t failed")
+    );
+    // EDNS knobs.
+    let h = host("-O do -O bufsize=1232 example.com").unwrap();
+    assert!(h.dnssec_ok);
+    assert_eq!(h.bufsize, Some(1232));
+    assert_eq!(host("example.com").unwrap().bufsize, None);
+    assert_eq!(
+        host("-O bufsize=511 example.com").unwrap_err(),
+        "-O failed: bufsize must be 512..65535, not '511'"
+    );
+    assert!(
+        host("-O bufsize=65536 example.com")
+            .unwrap_err()
+            .starts_with("-O failed: bufsize")
+    );
+    assert_eq!(
+        host("-O dnssec example.com").unwrap_err(),
+        "-O failed: unknown option 'dnssec' (known: nsid, subnet=<prefix>, bufsize=<n>, do)"
     );
 }
 

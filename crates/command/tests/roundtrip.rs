@@ -303,13 +303,21 @@ fn dealias_line() -> impl Strategy<Value = String> {
 fn host_line() -> impl Strategy<Value = String> {
     let opt = prop_oneof![
         prop::sample::select(vec!["IN", "CH", "chaos", "HS"]).prop_map(|v| format!("-c {v}")),
-        prop::sample::select(vec!["nsid", "subnet=192.0.2.0/24", "subnet=2001:db8::/40"])
-            .prop_map(|v| format!("-O {v}")),
+        prop::sample::select(vec![
+            "nsid",
+            "subnet=192.0.2.0/24",
+            "subnet=2001:db8::/40",
+            "do",
+            "bufsize=1232",
+            "bufsize=100",
+        ])
+        .prop_map(|v| format!("-O {v}")),
         Just("-r".to_owned()),
         num(0, 3).prop_map(|v| format!("-R {v}")),
         addr().prop_map(|v| format!("-s {v}")),
         prop::sample::select(vec![
-            "A", "aaaa", "PTR", "MX", "NS", "SOA", "TXT", "SVCB", "HTTPS"
+            "A", "aaaa", "PTR", "MX", "NS", "SOA", "TXT", "SVCB", "HTTPS", "cname", "SRV", "CAA",
+            "DS", "DNSKEY", "ANY", "AXFR"
         ])
         .prop_map(|v| format!("-t {v}")),
         Just("-T".to_owned()),
