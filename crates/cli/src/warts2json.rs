@@ -1,13 +1,16 @@
 //! `vantage warts2json`: warts to JSON lines.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use vantage_warts::json::{JsonEncoder, JsonOptions};
+use vantage_warts::json::{JsonOptions, write_json};
 
 use crate::input::{Problems, for_each_record, is_broken_pipe};
 use crate::time::local_offset;
+
+/// Output is written whenever this much is buffered.
+const FLUSH_AT: usize = 1 << 20;
 
 /// Arguments of `vantage warts2json`.
 #[derive(clap::Args, Debug)]
@@ -33,17 +36,25 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !args.utc {
         opts = opts.with_utc_offset(local_offset());
     }
-    let mut enc = JsonEncoder::new(opts);
+    // Lines are gathered in one buffer and written in large pieces.
+    let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 64 * 1024);
     let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let mut out = stdout.lock();
     let mut problems = Problems::new("warts2json");
     let res = for_each_record(&args.files, None, &mut problems, |_, _, rec| {
-        if let Some(line) = enc.encode_line(&rec) {
-            out.write_all(line)?;
+        if write_json(&mut buf, &rec, &opts) {
+            buf.push(b'\n');
+            if buf.len() >= FLUSH_AT {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
         }
         Ok(())
     })
-    .and_then(|()| out.flush().map_err(anyhow::Error::from));
+    .and_then(|()| {
+        out.write_all(&buf)?;
+        out.flush().map_err(anyhow::Error::from)
+    });
     match res {
         Ok(()) => Ok(problems.exit_code()),
         Err(e) if is_broken_pipe(&e) => Ok(problems.exit_code()),

@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use vantage_model::{
-    Addr, Cycle, Dealias, DealiasMethod, DnsRr, DnsRrData, Host, Http, IcmpExt, List, Ping,
-    PingReply, Record, Sniff, Timestamp, Trace, TraceHop, Tracelb, Udpprobe,
+    Addr, Cycle, Dealias, DealiasMethod, DnsRr, DnsRrData, Host, Http, IcmpExt, List,
+    Neighbourdisc, Ping, PingReply, Record, Sniff, Timestamp, Trace, TraceHop, Tracelb, Udpprobe,
 };
 use vantage_warts::types::record_type_name;
 
@@ -147,6 +147,7 @@ fn record<W: Write>(d: &mut Dump<W>, file: &str, at: u64, rec: &Record) -> io::R
         Record::Http(x) => http(d, x),
         Record::Udpprobe(x) => udpprobe(d, x),
         Record::Sniff(x) => sniff(d, x),
+        Record::Neighbourdisc(x) => neighbourdisc(d, x),
         Record::Unsupported(raw) => {
             l!(d, "type code: {}", raw.kind);
             l!(d, "body ({} bytes): {}", raw.body.len(), hex(&raw.body));
@@ -963,6 +964,52 @@ fn sniff<W: Write>(d: &mut Dump<W>, s: &Sniff) -> io::Result<()> {
             p.data.len(),
             hex(&p.data)
         );
+    }
+    Ok(())
+}
+
+fn neighbourdisc<W: Write>(d: &mut Dump<W>, n: &Neighbourdisc) -> io::Result<()> {
+    common(d, n.list.as_ref(), n.cycle.as_ref(), n.user_id)?;
+    l!(
+        d,
+        "interface: {}",
+        opt(n.ifname.as_deref().map(text).as_ref())
+    );
+    l!(d, "start: {}", Ts(n.start));
+    l!(d, "method: {}", n.method);
+    l!(
+        d,
+        "src: {} ({})",
+        opt(n.src_ip.as_ref()),
+        opt(n.src_mac.as_ref())
+    );
+    l!(
+        d,
+        "dst: {} ({})",
+        opt(n.dst_ip.as_ref()),
+        opt(n.dst_mac.as_ref())
+    );
+    l!(
+        d,
+        "wait timeout: {}, attempts: {}, replies wanted: {}",
+        Secs(n.wait_timeout),
+        n.attempts,
+        n.replyc
+    );
+    l!(
+        d,
+        "flags: {}",
+        flags(u64::from(n.flags.bits()), n.flags.names())
+    );
+    errmsg(d, n.errmsg.as_ref())?;
+    for (i, p) in n.probes.iter().enumerate() {
+        l!(d, "probe {}: tx {}", i + 1, Ts(p.tx));
+        d.nest(|d| {
+            for r in &p.replies {
+                l!(d, "reply rx {} mac {}", Ts(r.rx), r.mac);
+            }
+            Ok(())
+        })?;
     }
     Ok(())
 }

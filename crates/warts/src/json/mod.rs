@@ -9,9 +9,9 @@
 //! for ping and trace the output is byte-identical to `sc_warts2json`.
 //!
 //! Which records have JSON (json.md §1.1–1.2): cycle-start, cycle-stop,
-//! ping, trace, tracelb, dealias (not the MIDAR methods), host and udpprobe.
-//! List and cycle-definition records, http and sniff produce nothing, as in
-//! scamper; so do records this version does not model (neighbourdisc, tbit,
+//! ping, trace, tracelb, dealias (not the MIDAR methods), host, udpprobe and
+//! neighbourdisc. List and cycle-definition records, http and sniff produce
+//! nothing, as in scamper; so do records this version does not model (tbit,
 //! sting, owamp).
 //!
 //! Two flavours ([`JsonOptions::live`]):
@@ -41,6 +41,7 @@ mod cycle;
 mod dealias;
 pub mod fuzzing;
 mod host;
+mod neighbourdisc;
 mod out;
 mod ping;
 mod trace;
@@ -127,7 +128,8 @@ pub fn has_json(rec: &Record) -> bool {
         | Record::Trace(_)
         | Record::Tracelb(_)
         | Record::Host(_)
-        | Record::Udpprobe(_) => true,
+        | Record::Udpprobe(_)
+        | Record::Neighbourdisc(_) => true,
         Record::Dealias(d) => dealias::supported(d),
         _ => false,
     }
@@ -150,6 +152,7 @@ pub fn write_json(buf: &mut Vec<u8>, rec: &Record, opts: &JsonOptions) -> bool {
         Record::Dealias(d) => dealias::write(o, d),
         Record::Host(h) => host::write(o, h),
         Record::Udpprobe(u) => udpprobe::write(o, u),
+        Record::Neighbourdisc(n) => neighbourdisc::write(o, n),
         _ => return false,
     }
     true

@@ -6,6 +6,14 @@ use std::time::Duration;
 
 use vantage_model::{Addr, Timestamp};
 
+/// "00" to "99", for writing two digits at a time.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
 /// Appends JSON text to a byte buffer. Everything written is ASCII, so the
 /// buffer stays valid UTF-8.
 pub(crate) struct Out<'a> {
@@ -23,15 +31,25 @@ impl Out<'_> {
     #[inline]
     pub fn u(&mut self, v: impl Into<u64>) {
         let mut v: u64 = v.into();
+        if v < 10 {
+            self.b.push(b'0' + v as u8);
+            return;
+        }
         let mut tmp = [0u8; 20];
         let mut i = tmp.len();
-        loop {
+        while v >= 100 {
+            let pair = (v % 100) as usize * 2;
+            v /= 100;
+            i -= 2;
+            tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        }
+        if v >= 10 {
+            let pair = v as usize * 2;
+            i -= 2;
+            tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        } else {
             i -= 1;
-            tmp[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
+            tmp[i] = b'0' + v as u8;
         }
         self.b.extend_from_slice(&tmp[i..]);
     }
@@ -305,6 +323,9 @@ mod tests {
     fn numbers_and_rtts() {
         assert_eq!(with(|o| o.u(0u32)), "0");
         assert_eq!(with(|o| o.u(u64::MAX)), "18446744073709551615");
+        for v in [1u64, 9, 10, 99, 100, 101, 999, 1000, 65535, 1_795_749_597] {
+            assert_eq!(with(|o| o.u(v)), v.to_string());
+        }
         assert_eq!(with(|o| o.i(-42)), "-42");
         assert_eq!(with(|o| o.ms(Duration::from_micros(12_345))), "12.345");
         assert_eq!(with(|o| o.ms(Duration::from_micros(87))), "0.087");

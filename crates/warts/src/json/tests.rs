@@ -75,13 +75,11 @@ fn first_diff(path: &str, a: &Value, b: &Value) -> Option<String> {
     }
 }
 
-/// The reference lines we compare against: every line except the types we
-/// do not model (neighbourdisc), with the documented sc_warts2json bugs
-/// undone (see `deviations_*`).
+/// The reference lines we compare against, with the documented
+/// sc_warts2json bug in `probe_tsps` undone (see `deviation_*`).
 fn comparable_reference(name: &str) -> Vec<String> {
     reference_lines(name)
         .into_iter()
-        .filter(|l| !l.contains("\"type\":\"neighbourdisc\""))
         .map(|l| l.replace("\"\"10.", "\",\"10."))
         .collect()
 }
@@ -227,8 +225,7 @@ fn deviation_midar_is_skipped_and_conversion_goes_on() {
 
 #[test]
 fn types_without_json_produce_nothing() {
-    // http and sniff have no JSON (bug 1 is really a feature gap); the
-    // neighbourdisc records of the mixed files are not modelled yet.
+    // http and sniff have no JSON in scamper (README bug 1).
     for r in records("http.warts") {
         if matches!(r, Record::Http(_)) {
             assert_eq!(to_json(&r), None);
@@ -241,14 +238,6 @@ fn types_without_json_produce_nothing() {
             assert_eq!(to_json(r), None);
         }
     }
-    let nd = reference_lines("mixed.warts.bz2")
-        .iter()
-        .filter(|l| l.contains("\"neighbourdisc\""))
-        .count();
-    assert_eq!(
-        nd, 1,
-        "the neighbourdisc line is the one the comparison leaves out"
-    );
 }
 
 fn v4(s: &str) -> Addr {
