@@ -13,7 +13,12 @@
 //! byte offset and record type, and the tool goes on with the next record);
 //! 2 for usage errors.
 
+mod cmd_ping;
+mod cmd_run;
+mod cmd_trace;
+mod human;
 mod input;
+mod oneoff;
 mod time;
 mod warts2json;
 mod wartscat;
@@ -40,6 +45,12 @@ enum Command {
     Wartscat(wartscat::Args),
     /// Print warts records field by field, for debugging.
     Wartsdump(wartsdump::Args),
+    /// Ping an address from this machine (options as in the command language).
+    Ping(cmd_ping::Args),
+    /// Traceroute to an address from this machine (options as in the command language).
+    Trace(cmd_trace::Args),
+    /// Run a file of measurement commands and write JSON lines or warts.
+    Run(cmd_run::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +59,9 @@ fn main() -> ExitCode {
         Command::Warts2json(a) => warts2json::run(&a),
         Command::Wartscat(a) => wartscat::run(&a),
         Command::Wartsdump(a) => wartsdump::run(&a),
+        Command::Ping(a) => cmd_ping::run(&a),
+        Command::Trace(a) => cmd_trace::run(&a),
+        Command::Run(a) => cmd_run::run(&a),
     };
     match result {
         Ok(code) => code,

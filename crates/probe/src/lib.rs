@@ -1,1 +1,175 @@
-//! The vantage point daemon: scheduler, pacer, policy, control socket and remote link.
+//! The Vantage prober runtime: the I/O shell around the sans-IO measurement engine.
+//!
+//! # What this crate is
+//! A [`Prober`] owns one [`vantage_engine::Engine`] (every running ping and traceroute,
+//! one shared packets-per-second pacer) and the raw sockets of `vantage-sys`, on one
+//! single-threaded tokio event loop:
+//!
+//! - **send**: one header-included raw socket per address family; the packets the pacer
+//!   lets out go out in `sendmmsg` batches and each probe's transmit time is reported back
+//!   to the engine (the time read right before the system call, spread over the batch);
+//! - **receive**: one raw socket per family for ICMP, and for TCP or UDP when a task's
+//!   method can draw such replies; packets are read in `recvmmsg` batches with the
+//!   kernel's receive timestamps (`SO_TIMESTAMPNS`), so round-trip times do not include
+//!   the loop's own delays. Receive buffers are sized from the configured rate (a
+//!   quarter of a second of replies at full rate, at least 4 MiB) so that no reply is
+//!   dropped at 100,000 packets per second and more; the kernel's drop counter is
+//!   reported in [`ProberStats::socket_drops`];
+//! - sockets open **lazily**, per family and protocol, when the first task needs them; a
+//!   failure fails that task with a message that says what to do (`raw IPv6 send socket:
+//!   Operation not permitted -- run as root or with CAP_NET_RAW`);
+//! - between events it sleeps until the engine's next deadline, a packet, a command or
+//!   room in a full send buffer.
+//!
+//! Other threads and tasks talk to it through a [`ProberHandle`] (submit a command as
+//! text or typed, halt a task, change the rate, read counters, shut down) and read
+//! finished measurements from [`Results`], as [`vantage_model::Record`]s tagged with the
+//! task id.
+//!
+//! ```no_run
+//! use vantage_probe::{Prober, ProberConfig};
+//!
+//! let (handle, mut results, thread) = Prober::spawn(ProberConfig::with_pps(1000))?;
+//! let task = handle.submit_line("ping -c 3 192.0.2.1")?;
+//! drop(handle); // no more commands: the prober stops when the ping is done
+//! while let Some(out) = results.blocking_recv() {
+//!     assert_eq!(out.task, task);
+//!     println!("{:?}", out.result);
+//! }
+//! thread.join()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Sockets belong to the network namespace of the thread that opens them; the prober's
+//! thread (see [`Prober::spawn`]) starts in the namespace of the thread that spawns it.
+//!
+//! # What this crate is not (yet)
+//! The control socket, the remote link to a controller, the do-not-probe policy and
+//! privilege dropping are later work that will sit on this runtime. It measures what the
+//! engine measures (ping and traceroute); other commands are refused at submission. It
+//! builds and parses no packets itself (that is `vantage-wire` through the engine) and
+//! makes no system calls of its own (that is `vantage-sys`).
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod config;
+mod error;
+mod handle;
+mod shell;
+mod sockets;
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tokio::sync::mpsc;
+use vantage_command::Context;
+
+pub use config::{DEFAULT_PPS, ProberConfig, recv_buffer_for};
+pub use error::{ConfigError, ProberError, SubmitError, TaskError};
+pub use handle::{ProberHandle, ProberStats, Results, SocketInfo, TaskOutput};
+pub use vantage_engine::TaskId;
+
+use handle::{Control, Shared};
+use shell::Shell;
+
+/// A prober that has not started running yet: the event loop's half of the channels.
+/// Run it with [`Prober::run`] on a tokio runtime, or on its own thread with
+/// [`Prober::start`] / [`Prober::spawn`].
+#[derive(Debug)]
+pub struct Prober {
+    config: ProberConfig,
+    ctl: mpsc::UnboundedReceiver<Control>,
+    out: mpsc::UnboundedSender<TaskOutput>,
+    shared: Arc<Shared>,
+}
+
+impl Prober {
+    /// A prober with `config`, its handle and its result stream. Nothing is opened until
+    /// the first task needs it.
+    pub fn new(config: ProberConfig) -> Result<(Self, ProberHandle, Results), ConfigError> {
+        config.validate()?;
+        // The engine checks the pacer settings; build one to learn early if they are bad.
+        vantage_engine::Engine::new(vantage_engine::EngineConfig {
+            rate: config.pps,
+            burst: config.burst,
+            seed: 0,
+        })?;
+        let (ctl_tx, ctl) = mpsc::unbounded_channel();
+        let (out, out_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared::new());
+        let handle = ProberHandle::new(ctl_tx, Arc::clone(&shared), Context::new(config.pid));
+        let prober = Self {
+            config,
+            ctl,
+            out,
+            shared,
+        };
+        Ok((prober, handle, Results::new(out_rx)))
+    }
+
+    /// Runs the event loop until every [`ProberHandle`] is dropped (or
+    /// [`ProberHandle::shutdown`] is called) and every task has delivered its result.
+    ///
+    /// It needs a tokio runtime with I/O and time enabled, and its future is not `Send`
+    /// (the engine is single-threaded by design): use a current-thread runtime or a
+    /// `LocalSet`.
+    pub async fn run(self) -> Result<(), ConfigError> {
+        let shell = Shell::new(self.config, self.ctl, self.out, self.shared)?;
+        shell.run().await;
+        Ok(())
+    }
+
+    /// Runs the event loop on a new thread with its own current-thread runtime. The thread
+    /// starts in the network namespace of the calling thread.
+    pub fn start(self) -> Result<ProberThread, ProberError> {
+        let join = std::thread::Builder::new()
+            .name("vantage-prober".to_owned())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_io()
+                    .enable_time()
+                    .build()
+                    .map_err(ProberError::Runtime)?;
+                rt.block_on(self.run())?;
+                Ok(())
+            })
+            .map_err(ProberError::Thread)?;
+        Ok(ProberThread { join })
+    }
+
+    /// [`Prober::new`] and [`Prober::start`] in one: a running prober on its own thread.
+    pub fn spawn(
+        config: ProberConfig,
+    ) -> Result<(ProberHandle, Results, ProberThread), ProberError> {
+        let (prober, handle, results) = Self::new(config)?;
+        let thread = prober.start()?;
+        Ok((handle, results, thread))
+    }
+}
+
+/// The thread a prober runs on (see [`Prober::start`]).
+#[derive(Debug)]
+pub struct ProberThread {
+    join: JoinHandle<Result<(), ProberError>>,
+}
+
+impl ProberThread {
+    /// Waits for the prober to stop.
+    pub fn join(self) -> Result<(), ProberError> {
+        match self.join.join() {
+            Ok(r) => r,
+            Err(p) => {
+                let what = p
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_owned());
+                Err(ProberError::Panicked(what))
+            }
+        }
+    }
+
+    /// Whether the prober has stopped.
+    pub fn is_finished(&self) -> bool {
+        self.join.is_finished()
+    }
+}

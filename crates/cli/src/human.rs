@@ -1,0 +1,389 @@
+//! Human-readable output of one-off measurements, in the manner of ping(8) and
+//! traceroute(8).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use vantage_command::{PingSpec, TraceSpec};
+use vantage_model::{Ping, PingReply, Trace, TraceFlags, TraceHop, TraceStop};
+
+/// Milliseconds with three decimals.
+fn ms(d: Duration) -> String {
+    let us = d.as_micros();
+    format!("{}.{:03}", us / 1000, us % 1000)
+}
+
+/// The line printed before a ping starts.
+pub fn ping_header(spec: &PingSpec) -> String {
+    let probes = if spec.attempts == 1 {
+        "probe"
+    } else {
+        "probes"
+    };
+    format!(
+        "PING {}: {} bytes, {}, {} {probes}",
+        spec.dst,
+        spec.probe_size,
+        spec.method.as_str(),
+        spec.attempts
+    )
+}
+
+/// The line printed before a traceroute starts.
+pub fn trace_header(spec: &TraceSpec) -> String {
+    let max = if spec.max_ttl == 0 {
+        "255 hops max".to_owned()
+    } else {
+        format!("{} hops max", spec.max_ttl)
+    };
+    let size = spec
+        .compute_probe_size()
+        .map_or_else(String::new, |s| format!(", {s} byte packets"));
+    format!(
+        "traceroute to {}, {max}{size}, {}",
+        spec.dst,
+        spec.method.as_str()
+    )
+}
+
+/// What kind of answer a ping reply is, for the per-reply line.
+fn ping_reply_kind(r: &PingReply) -> String {
+    if r.is_icmp_echo_reply() {
+        return String::new();
+    }
+    if r.is_icmp_tsreply() {
+        return " timestamp reply".to_owned();
+    }
+    if r.is_icmp_unreach_port() {
+        return " port unreachable".to_owned();
+    }
+    if r.is_tcp() {
+        return format!(" tcp {}", tcp_flags(r.tcp_flags));
+    }
+    if r.is_udp() {
+        return " udp".to_owned();
+    }
+    if r.is_icmp_ttl_exp() {
+        return " time to live exceeded".to_owned();
+    }
+    if r.is_icmp() {
+        return format!(" icmp type {} code {}", r.icmp_type, r.icmp_code);
+    }
+    String::new()
+}
+
+/// TCP flags as letters (`SA` for SYN-ACK, `RA` for RST-ACK).
+pub fn tcp_flags(f: u8) -> String {
+    const NAMES: [(u8, char); 8] = [
+        (0x01, 'F'),
+        (0x02, 'S'),
+        (0x04, 'R'),
+        (0x08, 'P'),
+        (0x10, 'A'),
+        (0x20, 'U'),
+        (0x40, 'E'),
+        (0x80, 'C'),
+    ];
+    let s: String = NAMES
+        .iter()
+        .filter(|(bit, _)| f & bit != 0)
+        .map(|(_, c)| *c)
+        .collect();
+    if s.is_empty() { "none".to_owned() } else { s }
+}
+
+/// The whole human-readable report of a ping: a line per reply, then statistics.
+pub fn ping_report(p: &Ping) -> String {
+    let mut out = String::new();
+    let mut seen = std::collections::HashSet::new();
+    for r in &p.replies {
+        let dup = if seen.insert(r.probe_id) {
+            ""
+        } else {
+            " (DUP!)"
+        };
+        if p.is_from_target(r) {
+            let _ = writeln!(
+                out,
+                "{} bytes from {}: seq={} ttl={} time={} ms{}{dup}",
+                r.reply_size,
+                r.from,
+                r.probe_id,
+                r.reply_ttl,
+                ms(r.rtt),
+                ping_reply_kind(r)
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "From {}: seq={}{}",
+                r.from,
+                r.probe_id,
+                ping_reply_kind(r)
+            );
+        }
+    }
+    let st = p.stats();
+    let _ = writeln!(out, "--- {} ping statistics ---", p.dst);
+    let sent = u32::from(p.probes_sent);
+    let loss = (sent.saturating_sub(st.nreplies) * 100)
+        .checked_div(sent)
+        .unwrap_or(0);
+    let _ = write!(
+        out,
+        "{sent} packets transmitted, {} packets received, ",
+        st.nreplies
+    );
+    if st.ndups > 0 {
+        let _ = write!(out, "+{} duplicates, ", st.ndups);
+    }
+    if st.nerrs > 0 {
+        let _ = write!(out, "+{} errors, ", st.nerrs);
+    }
+    let _ = writeln!(out, "{loss}% packet loss");
+    if let (Some(min), Some(avg), Some(max), Some(sd)) =
+        (st.min_rtt, st.avg_rtt, st.max_rtt, st.stddev_rtt)
+    {
+        let _ = writeln!(
+            out,
+            "round-trip min/avg/max/stddev = {}/{}/{}/{} ms",
+            ms(min),
+            ms(avg),
+            ms(max),
+            ms(sd)
+        );
+    }
+    if let Some(e) = &p.errmsg {
+        let _ = writeln!(out, "error: {e}");
+    }
+    out
+}
+
+/// traceroute's annotation for an ICMP unreachable (`!H`, `!N`, ...), empty for other
+/// replies and for the port unreachable that marks the destination.
+pub fn unreach_note(h: &TraceHop, ipv6: bool) -> String {
+    if h.is_tcp() || h.is_udp() {
+        return String::new();
+    }
+    let (ty, code) = (h.icmp_type, h.icmp_code);
+    let unreach = if ipv6 { ty == 1 } else { ty == 3 };
+    if !unreach {
+        return String::new();
+    }
+    let note = if ipv6 {
+        match code {
+            0 => "!N",
+            1 => "!X",
+            2 => "!S",
+            3 => "!H",
+            4 => "",
+            5 | 6 => "!X",
+            _ => return format!(" !<{code}>"),
+        }
+    } else {
+        match code {
+            0 | 6 | 11 => "!N",
+            1 | 7 | 12 => "!H",
+            2 => "!P",
+            3 => "",
+            4 => "!F",
+            5 => "!S",
+            9 | 10 | 13 => "!X",
+            14 => "!V",
+            15 => "!C",
+            _ => return format!(" !<{code}>"),
+        }
+    };
+    if note.is_empty() {
+        String::new()
+    } else {
+        format!(" {note}")
+    }
+}
+
+/// The MPLS label stacks a hop reported, as ` [MPLS: L=16001 E=0 S=1 TTL=1]`.
+fn mpls_note(h: &TraceHop) -> String {
+    let mut out = String::new();
+    for ext in h.icmp_exts.iter().filter(|e| e.is_mpls()) {
+        let labels: Vec<String> = ext
+            .mpls_labels()
+            .map(|l| {
+                format!(
+                    "L={} E={} S={} TTL={}",
+                    l.label,
+                    l.exp,
+                    u8::from(l.s),
+                    l.ttl
+                )
+            })
+            .collect();
+        if !labels.is_empty() {
+            let _ = write!(out, " [MPLS: {}]", labels.join(", "));
+        }
+    }
+    out
+}
+
+/// TCP reply annotation for traceroute lines: the flags the destination answered with.
+fn tcp_note(h: &TraceHop) -> String {
+    if h.is_tcp() {
+        format!(" [{}]", tcp_flags(h.tcp_flags))
+    } else {
+        String::new()
+    }
+}
+
+/// The whole human-readable report of a traceroute: one line per TTL with each reply's
+/// address (printed when it changes) and round-trip time, `*` for an attempt with no
+/// reply, then how it ended.
+pub fn trace_report(t: &Trace) -> String {
+    let mut out = String::new();
+    let ipv6 = t.dst.is_ipv6();
+    let last = t.hop_count.min(255) as u8;
+    for ttl in t.firsthop..=last {
+        let mut hops: Vec<&TraceHop> = t.hops.iter().filter(|h| h.probe_ttl == ttl).collect();
+        hops.sort_by_key(|h| h.probe_id);
+        let _ = write!(out, "{ttl:2} ");
+        // Without -Q a hop gets no more attempts once one is answered.
+        let all = t.flags.contains(TraceFlags::ALL_ATTEMPTS);
+        let attempts = match hops.last() {
+            Some(h) if !all => usize::from(h.probe_id) + 1,
+            Some(h) => usize::from(t.attempts).max(usize::from(h.probe_id) + 1),
+            None => usize::from(t.attempts),
+        };
+        let mut prev_addr = None;
+        for a in 0..attempts {
+            let answered: Vec<&&TraceHop> = hops
+                .iter()
+                .filter(|h| usize::from(h.probe_id) == a)
+                .collect();
+            if answered.is_empty() {
+                out.push_str(" *");
+                continue;
+            }
+            for h in answered {
+                if prev_addr != Some(&h.addr) {
+                    let _ = write!(out, " {}", h.addr);
+                    prev_addr = Some(&h.addr);
+                }
+                let _ = write!(
+                    out,
+                    "  {} ms{}{}{}",
+                    ms(h.rtt),
+                    unreach_note(h, ipv6),
+                    tcp_note(h),
+                    mpls_note(h)
+                );
+            }
+        }
+        out.push('\n');
+    }
+    let why = match t.stop_reason {
+        TraceStop::Completed => "reached the destination".to_owned(),
+        TraceStop::Unreach => format!("stopped: unreachable (code {})", t.stop_data),
+        TraceStop::Icmp => format!("stopped: ICMP type {}", t.stop_data),
+        TraceStop::Loop => "stopped: loop detected".to_owned(),
+        TraceStop::Gaplimit => format!("stopped: {} hops in a row did not reply", t.gaplimit),
+        TraceStop::Hoplimit => "stopped: hop limit reached".to_owned(),
+        TraceStop::Halted => "halted".to_owned(),
+        TraceStop::Error => "stopped by an error".to_owned(),
+        other => format!("stopped: {other}"),
+    };
+    let _ = writeln!(out, "{why}, {} probes sent", t.probes_sent);
+    if let Some(e) = &t.errmsg {
+        let _ = writeln!(out, "error: {e}");
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use vantage_model::{Addr, IcmpExt, Timestamp};
+
+    fn hop(addr: &str, ttl: u8, id: u8, rtt_us: u64) -> TraceHop {
+        let mut h = TraceHop::new(
+            addr.parse::<Addr>().unwrap(),
+            ttl,
+            id,
+            44,
+            Duration::from_micros(rtt_us),
+        );
+        h.icmp_type = 11;
+        h
+    }
+
+    #[test]
+    fn trace_lines_show_stars_changes_and_annotations() {
+        let mut t = Trace::new("10.0.6.2".parse().unwrap(), Timestamp::new(1, 0));
+        t.attempts = 2;
+        t.hop_count = 4;
+        t.probes_sent = 7;
+        t.stop_reason = TraceStop::Unreach;
+        t.stop_data = 1;
+        let mut h1 = hop("10.0.0.2", 1, 0, 1234);
+        h1.icmp_exts.push(IcmpExt {
+            class: 1,
+            ctype: 1,
+            data: vec![0x03, 0xe8, 0x01, 0x01],
+        });
+        let h2a = hop("10.0.1.2", 2, 0, 2000);
+        let h2b = hop("10.0.1.3", 2, 1, 2500);
+        let mut h4 = hop("10.0.6.2", 4, 1, 4000);
+        h4.icmp_type = 3;
+        h4.icmp_code = 1;
+        t.hops = vec![h1, h2a, h2b, h4];
+        let r = trace_report(&t);
+        let lines: Vec<&str> = r.lines().collect();
+        assert_eq!(
+            lines[0],
+            " 1  10.0.0.2  1.234 ms [MPLS: L=16000 E=0 S=1 TTL=1]"
+        );
+        assert_eq!(lines[1], " 2  10.0.1.2  2.000 ms 10.0.1.3  2.500 ms");
+        assert_eq!(lines[2], " 3  * *");
+        assert_eq!(lines[3], " 4  * 10.0.6.2  4.000 ms !H");
+        assert_eq!(lines[4], "stopped: unreachable (code 1), 7 probes sent");
+    }
+
+    #[test]
+    fn ping_report_counts_like_ping8() {
+        let mut p = Ping::new("10.0.6.2".parse().unwrap(), Timestamp::new(1, 0));
+        p.probes_sent = 3;
+        let mut r0 = PingReply::new(0, p.dst, Duration::from_micros(500));
+        r0.icmp_type = 0;
+        r0.reply_proto = 1;
+        r0.reply_ttl = 61;
+        r0.reply_size = 84;
+        let mut r2 = r0.clone();
+        r2.probe_id = 2;
+        r2.rtt = Duration::from_micros(1500);
+        p.replies = vec![r0, r2];
+        let r = ping_report(&p);
+        assert!(
+            r.starts_with("84 bytes from 10.0.6.2: seq=0 ttl=61 time=0.500 ms\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains("3 packets transmitted, 2 packets received, 33% packet loss"),
+            "{r}"
+        );
+        assert!(
+            r.contains("round-trip min/avg/max/stddev = 0.500/1.000/1.500/0.500 ms"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn flags_and_notes() {
+        assert_eq!(tcp_flags(0x12), "SA");
+        assert_eq!(tcp_flags(0x14), "RA");
+        assert_eq!(tcp_flags(0), "none");
+        let mut h = hop("fd00::1", 3, 0, 1);
+        h.icmp_type = 1;
+        h.icmp_code = 4;
+        assert_eq!(unreach_note(&h, true), "");
+        h.icmp_code = 0;
+        assert_eq!(unreach_note(&h, true), " !N");
+    }
+}

@@ -1,0 +1,294 @@
+//! What `vantage ping` and `vantage trace` share: their arguments (the command language's
+//! single-letter options, plus Vantage's long ones), running one measurement on a local
+//! prober, and printing it.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use vantage_command::{Command, CommandError, Context};
+use vantage_model::Record;
+use vantage_probe::{DEFAULT_PPS, Prober, ProberConfig, TaskOutput};
+use vantage_warts::json::{JsonEncoder, JsonOptions};
+
+use crate::human;
+
+/// Exit status for usage errors (a bad option), as for the file tools.
+pub const USAGE: u8 = 2;
+
+/// The arguments of a one-off measurement.
+#[derive(clap::Args, Debug)]
+pub struct OneOff {
+    /// Packets per second the prober may send (default 100).
+    #[arg(long, value_name = "N")]
+    pub pps: Option<u32>,
+    /// Print the result as one JSON line (the JSON scamper writes) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the result to this warts file (compressed if it ends in .gz, .bz2 or .xz).
+    #[arg(long, value_name = "FILE")]
+    pub warts: Option<PathBuf>,
+    /// The measurement's options, exactly as in the command language, then the address.
+    #[arg(
+        value_name = "OPTIONS] [ADDR",
+        allow_hyphen_values = true,
+        trailing_var_arg = true,
+        required = true
+    )]
+    pub args: Vec<String>,
+}
+
+/// Vantage's own (long) options, which may also appear among the letter options.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LongOpts {
+    /// `--pps N`.
+    pub pps: Option<u32>,
+    /// `--json`.
+    pub json: bool,
+    /// `--warts FILE`.
+    pub warts: Option<PathBuf>,
+}
+
+/// Takes `--pps`, `--json`, `--warts` (and `--pps=N`, `--warts=FILE`) out of `words`;
+/// returns them and the remaining words, which belong to the command language.
+pub fn split_long(words: &[String]) -> Result<(LongOpts, Vec<String>), String> {
+    let mut long = LongOpts::default();
+    let mut rest = Vec::new();
+    let mut it = words.iter();
+    while let Some(w) = it.next() {
+        let Some(opt) = w.strip_prefix("--") else {
+            rest.push(w.clone());
+            continue;
+        };
+        let (name, inline) = match opt.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_owned())),
+            None => (opt, None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("--{name} needs a value"))
+        };
+        match name {
+            "pps" => {
+                let v = value(name)?;
+                let n = v
+                    .parse::<u32>()
+                    .map_err(|_| format!("--pps: `{v}` is not a number of packets per second"))?;
+                long.pps = Some(n);
+            }
+            "warts" => long.warts = Some(PathBuf::from(value(name)?)),
+            "json" if inline.is_none() => long.json = true,
+            "json" => return Err("--json takes no value".to_owned()),
+            _ => return Err(format!("unknown option --{name} (see --help)")),
+        }
+    }
+    Ok((long, rest))
+}
+
+/// Joins a command word and its arguments into one line of the command language,
+/// quoting the words that need it.
+pub fn command_line(word: &str, args: &[String]) -> String {
+    let mut line = word.to_owned();
+    for a in args {
+        line.push(' ');
+        let plain =
+            !a.is_empty() && !a.chars().any(char::is_whitespace) && !a.starts_with(['"', '\'']);
+        if plain {
+            line.push_str(a);
+        } else {
+            line.push('"');
+            for c in a.chars() {
+                if c == '"' || c == '\\' {
+                    line.push('\\');
+                }
+                line.push(c);
+            }
+            line.push('"');
+        }
+    }
+    line
+}
+
+/// A command error as one line: the language's reason, plus the detail for syntax errors.
+pub fn describe(e: &CommandError) -> String {
+    match e.detail() {
+        Some(d) => format!("{e}: {d}"),
+        None => e.to_string(),
+    }
+}
+
+/// JSON options for output written by the prober itself (scamper's live JSON).
+pub fn live_json() -> JsonOptions {
+    JsonOptions::live().with_utc_offset(crate::time::local_offset())
+}
+
+/// Runs `vantage ping` or `vantage trace` (`word`).
+pub fn run(word: &'static str, a: &OneOff) -> anyhow::Result<ExitCode> {
+    let usage = |msg: &str| {
+        eprintln!("vantage {word}: {msg}");
+        Ok(ExitCode::from(USAGE))
+    };
+    let (long, words) = match split_long(&a.args) {
+        Ok(x) => x,
+        Err(msg) => return usage(&msg),
+    };
+    let pps = long.pps.or(a.pps).unwrap_or(DEFAULT_PPS);
+    let json = long.json || a.json;
+    let warts = long.warts.or_else(|| a.warts.clone());
+    let ctx = Context::new(std::process::id());
+    let command = match Command::parse(&command_line(word, &words), &ctx) {
+        Ok(c) => c,
+        Err(e) => return usage(&describe(&e)),
+    };
+    let mut config = ProberConfig::with_pps(pps);
+    config.pid = ctx.pid;
+    if let Err(e) = config.validate() {
+        return usage(&format!("--pps: {e}"));
+    }
+    if !json {
+        let header = match &command {
+            Command::Ping(p) => human::ping_header(p),
+            Command::Trace(t) => human::trace_header(t),
+            _ => String::new(),
+        };
+        println!("{header}");
+    }
+    let (handle, mut results, thread) = Prober::spawn(config)?;
+    let task = handle.submit(command)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the event loop")?;
+    let output = rt.block_on(async {
+        let mut halted = false;
+        loop {
+            tokio::select! {
+                r = results.recv() => break r,
+                _ = tokio::signal::ctrl_c(), if !halted => {
+                    // Ctrl-C ends the measurement with what it has, like ping(8).
+                    let _ = handle.halt(task);
+                    halted = true;
+                }
+            }
+        }
+    });
+    drop(handle);
+    thread.join()?;
+    let Some(TaskOutput { result, .. }) = output else {
+        anyhow::bail!("the prober stopped without a result");
+    };
+    let record = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("vantage {word}: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if let Some(path) = &warts {
+        let mut w =
+            vantage_warts::create(path).with_context(|| format!("creating {}", path.display()))?;
+        w.write_record(&record)
+            .with_context(|| format!("writing {}", path.display()))?;
+        w.close()
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let mut out = io::stdout().lock();
+    if json {
+        let mut enc = JsonEncoder::new(live_json());
+        if let Some(line) = enc.encode_line(&record) {
+            out.write_all(line)?;
+        }
+    } else {
+        let text = match &record {
+            Record::Ping(p) => human::ping_report(p),
+            Record::Trace(t) => human::trace_report(t),
+            _ => String::new(),
+        };
+        out.write_all(text.as_bytes())?;
+    }
+    out.flush()?;
+    // Like ping(8): success only if the target answered.
+    let ok = match &record {
+        Record::Ping(p) => p.stats().nreplies > 0,
+        _ => true,
+    };
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn words(s: &[&str]) -> Vec<String> {
+        s.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn long_options_anywhere() {
+        let (l, rest) = split_long(&words(&[
+            "-c",
+            "3",
+            "--pps",
+            "500",
+            "-P",
+            "udp",
+            "--json",
+            "--warts=x.warts",
+            "10.0.0.1",
+        ]))
+        .unwrap();
+        assert_eq!(l.pps, Some(500));
+        assert!(l.json);
+        assert_eq!(l.warts, Some(PathBuf::from("x.warts")));
+        assert_eq!(rest, words(&["-c", "3", "-P", "udp", "10.0.0.1"]));
+        assert!(
+            split_long(&words(&["--pps"]))
+                .unwrap_err()
+                .contains("needs a value")
+        );
+        assert!(
+            split_long(&words(&["--pps", "x"]))
+                .unwrap_err()
+                .contains("`x`")
+        );
+        assert!(
+            split_long(&words(&["--frob"]))
+                .unwrap_err()
+                .contains("--frob")
+        );
+    }
+
+    #[test]
+    fn lines_quote_what_needs_it() {
+        assert_eq!(
+            command_line("ping", &words(&["-c", "3", "192.0.2.1"])),
+            "ping -c 3 192.0.2.1"
+        );
+        assert_eq!(
+            command_line("trace", &words(&["-Z", "a b", "-p", "\"x\\"])),
+            "trace -Z \"a b\" -p \"\\\"x\\\\\""
+        );
+        let ctx = Context::new(1);
+        let e = Command::parse(
+            &command_line("ping", &words(&["-c", "0", "10.0.0.1"])),
+            &ctx,
+        )
+        .unwrap_err();
+        assert_eq!(describe(&e), "-c failed: attempts must be within 1 - 65535");
+        let e =
+            Command::parse(&command_line("ping", &words(&["-x", "10.0.0.1"])), &ctx).unwrap_err();
+        assert!(
+            describe(&e).starts_with("could not parse ping command: "),
+            "{}",
+            describe(&e)
+        );
+    }
+}

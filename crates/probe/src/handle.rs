@@ -1,0 +1,243 @@
+//! The other side of a running prober: submit commands, halt tasks, read counters and
+//! receive results, from any task or thread.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::mpsc;
+use vantage_command::{Command, Context};
+use vantage_engine::{MeasurementSpec, TaskId};
+use vantage_model::Record;
+
+use crate::config::check_pps;
+use crate::error::{ConfigError, SubmitError, TaskError};
+
+/// What a handle asks of the event loop.
+#[derive(Debug)]
+pub(crate) enum Control {
+    /// Start a measurement.
+    Submit(TaskId, Box<MeasurementSpec>),
+    /// Halt a running task (it ends with what it has).
+    Halt(TaskId),
+    /// Change the packet rate.
+    SetRate(u32),
+    /// Halt every task and stop.
+    Shutdown,
+}
+
+/// A finished task: its measurement, or why there is none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskOutput {
+    /// The id [`ProberHandle::submit`] returned.
+    pub task: TaskId,
+    /// The measurement ([`Record::Ping`] or [`Record::Trace`]; halted and failed
+    /// measurements say so in their stop reason), or why the task never started.
+    pub result: Result<Record, TaskError>,
+}
+
+/// Counters of a prober, for monitoring. All are totals since the prober started, except
+/// `tasks_running`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProberStats {
+    /// Packets sent.
+    pub sent: u64,
+    /// Packets that could not be sent (their task ends with an error).
+    pub send_errors: u64,
+    /// Packets read from the receive sockets (every packet the kernel handed over, ours
+    /// or not).
+    pub received: u64,
+    /// Received packets that answered a probe.
+    pub matched: u64,
+    /// Received packets that answered none of our probes.
+    pub unmatched: u64,
+    /// Received packets that could not be parsed.
+    pub malformed: u64,
+    /// Packets the kernel dropped because a receive buffer was full (`SO_RXQ_OVFL`, summed
+    /// over the sockets). Non-zero means replies may have been lost: lower the rate or
+    /// raise the buffer.
+    pub socket_drops: u64,
+    /// Tasks running now.
+    pub tasks_running: u64,
+    /// Tasks started.
+    pub tasks_started: u64,
+    /// Tasks that produced a result (including halted and failed measurements).
+    pub tasks_finished: u64,
+    /// Tasks that never started (see [`TaskError`]).
+    pub tasks_failed: u64,
+}
+
+/// A socket the prober opened, with the buffer it obtained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketInfo {
+    /// What the socket is (`raw ICMP socket`, `raw IPv6 send socket`, ...).
+    pub kind: String,
+    /// The buffer it asked for and what the kernel granted.
+    pub buffer: String,
+}
+
+/// Counters shared between the event loop (writer) and handles (readers).
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    next_task: AtomicU64,
+    pub(crate) sent: AtomicU64,
+    pub(crate) send_errors: AtomicU64,
+    pub(crate) received: AtomicU64,
+    pub(crate) matched: AtomicU64,
+    pub(crate) unmatched: AtomicU64,
+    pub(crate) malformed: AtomicU64,
+    pub(crate) socket_drops: AtomicU64,
+    pub(crate) tasks_running: AtomicU64,
+    pub(crate) tasks_started: AtomicU64,
+    pub(crate) tasks_finished: AtomicU64,
+    pub(crate) tasks_failed: AtomicU64,
+    pub(crate) sockets: Mutex<Vec<SocketInfo>>,
+}
+
+impl Shared {
+    pub(crate) fn new() -> Self {
+        Self {
+            next_task: AtomicU64::new(1),
+            ..Self::default()
+        }
+    }
+
+    fn snapshot(&self) -> ProberStats {
+        let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ProberStats {
+            sent: r(&self.sent),
+            send_errors: r(&self.send_errors),
+            received: r(&self.received),
+            matched: r(&self.matched),
+            unmatched: r(&self.unmatched),
+            malformed: r(&self.malformed),
+            socket_drops: r(&self.socket_drops),
+            tasks_running: r(&self.tasks_running),
+            tasks_started: r(&self.tasks_started),
+            tasks_finished: r(&self.tasks_finished),
+            tasks_failed: r(&self.tasks_failed),
+        }
+    }
+}
+
+/// Submits commands to a prober and controls it. Cheap to clone; usable from any thread
+/// or task. The prober stops once every handle is dropped and its tasks are done.
+#[derive(Debug, Clone)]
+pub struct ProberHandle {
+    tx: mpsc::UnboundedSender<Control>,
+    shared: Arc<Shared>,
+    ctx: Arc<Context>,
+}
+
+impl ProberHandle {
+    pub(crate) fn new(
+        tx: mpsc::UnboundedSender<Control>,
+        shared: Arc<Shared>,
+        ctx: Context,
+    ) -> Self {
+        Self {
+            tx,
+            shared,
+            ctx: Arc::new(ctx),
+        }
+    }
+
+    /// Starts a measurement and returns its task id at once; the result arrives on
+    /// [`Results`] with that id.
+    pub fn submit(&self, command: Command) -> Result<TaskId, SubmitError> {
+        let kind = command.kind();
+        let spec = MeasurementSpec::try_from(command)
+            .map_err(|_| SubmitError::Unsupported(kind.as_str()))?;
+        self.submit_spec(spec)
+    }
+
+    /// Parses a command line of the measurement language (`ping -c 3 192.0.2.1`) and
+    /// starts it, like [`ProberHandle::submit`].
+    pub fn submit_line(&self, line: &str) -> Result<TaskId, SubmitError> {
+        let command = Command::parse(line, &self.ctx)?;
+        self.submit(command)
+    }
+
+    /// Starts a typed ping or trace.
+    pub fn submit_spec(&self, spec: impl Into<MeasurementSpec>) -> Result<TaskId, SubmitError> {
+        let id = TaskId(self.shared.next_task.fetch_add(1, Ordering::Relaxed));
+        self.send(Control::Submit(id, Box::new(spec.into())))?;
+        Ok(id)
+    }
+
+    /// Halts a task: it ends now with what it has measured (stop reason `halted`) and its
+    /// result arrives as usual. Halting a task that has finished does nothing.
+    pub fn halt(&self, task: TaskId) -> Result<(), SubmitError> {
+        self.send(Control::Halt(task))
+    }
+
+    /// Changes the packet rate shared by all tasks.
+    pub fn set_pps(&self, pps: u32) -> Result<(), ConfigError> {
+        check_pps(pps)?;
+        // A stopped prober has no rate to change; that is not worth an error.
+        let _ = self.send(Control::SetRate(pps));
+        Ok(())
+    }
+
+    /// Halts every task and stops the prober once their results are delivered. Commands
+    /// submitted afterwards fail with [`TaskError::Shutdown`] or [`SubmitError::Closed`].
+    pub fn shutdown(&self) {
+        let _ = self.send(Control::Shutdown);
+    }
+
+    /// The prober's counters now.
+    pub fn stats(&self) -> ProberStats {
+        self.shared.snapshot()
+    }
+
+    /// The sockets opened so far and their buffer sizes.
+    pub fn sockets(&self) -> Vec<SocketInfo> {
+        self.shared
+            .sockets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The context command lines are parsed with (the prober's process id).
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// Whether the prober has stopped.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    fn send(&self, c: Control) -> Result<(), SubmitError> {
+        self.tx.send(c).map_err(|_| SubmitError::Closed)
+    }
+}
+
+/// The stream of finished tasks of one prober, in the order they finish. It ends (`None`)
+/// when the prober has stopped and every result has been taken.
+#[derive(Debug)]
+pub struct Results {
+    rx: mpsc::UnboundedReceiver<TaskOutput>,
+}
+
+impl Results {
+    pub(crate) fn new(rx: mpsc::UnboundedReceiver<TaskOutput>) -> Self {
+        Self { rx }
+    }
+
+    /// Waits for the next finished task.
+    pub async fn recv(&mut self) -> Option<TaskOutput> {
+        self.rx.recv().await
+    }
+
+    /// Waits for the next finished task, blocking the thread. Do not call it from inside
+    /// an async runtime.
+    pub fn blocking_recv(&mut self) -> Option<TaskOutput> {
+        self.rx.blocking_recv()
+    }
+
+    /// The next finished task if one is waiting.
+    pub fn try_recv(&mut self) -> Option<TaskOutput> {
+        self.rx.try_recv().ok()
+    }
+}

@@ -1,0 +1,540 @@
+//! The event loop: one engine, its sockets and the command and result channels.
+//!
+//! One turn of the loop:
+//! 1. take every waiting control message (start, halt, rate, shutdown);
+//! 2. let the engine handle the deadlines that passed;
+//! 3. read every waiting packet from every receive socket (`recvmmsg` batches) into the
+//!    engine, with the kernel's receive timestamps;
+//! 4. take the packets the pacer lets out (`poll_transmit`), send them in `sendmmsg`
+//!    batches per family and report each transmit time (`on_sent`);
+//! 5. pass finished measurements to the result channel and publish the counters;
+//! 6. sleep until the engine's next deadline, a packet, a control message, or room in a
+//!    full send buffer.
+
+use std::collections::{HashMap, HashSet};
+use std::future::pending;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::mpsc;
+use vantage_engine::{
+    Engine, EngineConfig, Event, Measurement, MeasurementSpec, SendError, TaskId,
+};
+use vantage_model::Record;
+use vantage_sys::{BatchSent, Family, Protocol};
+
+use crate::config::ProberConfig;
+use crate::error::TaskError;
+use crate::handle::{Control, Shared, TaskOutput};
+use crate::sockets::{
+    RxSock, Sockets, TxSock, family_index, finish_offloaded_checksum, ipv6_packet, v6_addrs,
+};
+
+/// Most `recvmmsg` batches read from one socket in one turn, so that sending is not
+/// starved by a flood of packets.
+const MAX_RX_BATCHES_PER_TURN: usize = 32;
+
+/// How long a cached source address is trusted before the route is looked up again.
+const ROUTE_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// How long to wait before retrying after a transient send failure (`ENOBUFS`).
+const SEND_RETRY: Duration = Duration::from_millis(1);
+
+/// What woke the loop up.
+enum Wake {
+    Control(Option<Control>),
+    /// A receive socket delivered a batch (already in its buffer) or failed.
+    Rx(usize, Result<usize, vantage_sys::Error>),
+    /// A blocked send socket accepted packets (or failed).
+    Tx(usize, Result<BatchSent, vantage_sys::Error>),
+    Timer,
+}
+
+pub(crate) struct Shell {
+    engine: Engine,
+    sockets: Sockets,
+    ctl: mpsc::UnboundedReceiver<Control>,
+    ctl_open: bool,
+    out: mpsc::UnboundedSender<TaskOutput>,
+    shared: Arc<Shared>,
+    config: ProberConfig,
+    running: HashSet<TaskId>,
+    shutting_down: bool,
+    routes: HashMap<IpAddr, IpAddr>,
+    routes_since: Instant,
+    pool: Vec<Vec<u8>>,
+    scratch: Vec<u8>,
+    sent: u64,
+    send_errors: u64,
+    received: u64,
+}
+
+impl Shell {
+    pub(crate) fn new(
+        config: ProberConfig,
+        ctl: mpsc::UnboundedReceiver<Control>,
+        out: mpsc::UnboundedSender<TaskOutput>,
+        shared: Arc<Shared>,
+    ) -> Result<Self, crate::ConfigError> {
+        config.validate()?;
+        let engine = Engine::new(EngineConfig {
+            rate: config.pps,
+            burst: config.burst,
+            seed: config.seed_value(),
+        })?;
+        let sockets = Sockets::new(
+            config.recv_buffer_bytes(),
+            config.send_buffer,
+            config.recv_batch,
+            config.recv_slot,
+        );
+        Ok(Self {
+            engine,
+            sockets,
+            ctl,
+            ctl_open: true,
+            out,
+            shared,
+            config,
+            running: HashSet::new(),
+            shutting_down: false,
+            routes: HashMap::new(),
+            routes_since: Instant::now(),
+            pool: Vec::new(),
+            scratch: Vec::with_capacity(2048),
+            sent: 0,
+            send_errors: 0,
+            received: 0,
+        })
+    }
+
+    /// Runs until every handle is gone (or shutdown was asked for) and no task is left.
+    pub(crate) async fn run(mut self) {
+        loop {
+            self.drain_control();
+            let now = Instant::now();
+            self.engine.handle_timeout(now);
+            self.receive_all(now);
+            self.transmit(now);
+            self.deliver();
+            self.publish();
+            if self.done() {
+                break;
+            }
+            let deadline = self.next_wake(Instant::now());
+            let wake = self.wait(deadline).await;
+            match wake {
+                Wake::Control(Some(c)) => self.control(c),
+                Wake::Control(None) => self.ctl_open = false,
+                Wake::Rx(i, r) => self.received_batch(i, r.is_ok(), Instant::now()),
+                Wake::Tx(i, r) => self.sent_batch(i, r, Instant::now()),
+                Wake::Timer => {}
+            }
+        }
+        self.publish();
+    }
+
+    fn done(&self) -> bool {
+        (!self.ctl_open || self.shutting_down) && self.engine.is_idle() && self.running.is_empty()
+    }
+
+    /// When to wake up at the latest: the engine's next deadline, or a send retry.
+    ///
+    /// After a turn every deadline the engine had is in the future, unless a full send
+    /// buffer held packets back (then the pacer has tokens the loop cannot use yet): a
+    /// deadline at or before `now` waits a millisecond instead of spinning.
+    fn next_wake(&mut self, now: Instant) -> Option<Instant> {
+        let mut d = self.engine.poll_timeout();
+        for t in self.sockets.tx.iter().flatten() {
+            if let Some(r) = t.retry_at {
+                d = Some(d.map_or(r, |d| d.min(r)));
+            }
+        }
+        d.map(|d| if d <= now { now + SEND_RETRY } else { d })
+    }
+
+    async fn wait(&mut self, deadline: Option<Instant>) -> Wake {
+        let [r0, r1, r2, r3, r4, r5] = &mut self.sockets.rx;
+        let [t0, t1] = &mut self.sockets.tx;
+        let ctl = &mut self.ctl;
+        let ctl_open = self.ctl_open && !self.shutting_down;
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            c = ctl.recv(), if ctl_open => Wake::Control(c),
+            r = recv_on(r0.as_mut()) => Wake::Rx(0, r),
+            r = recv_on(r3.as_mut()) => Wake::Rx(3, r),
+            r = recv_on(r1.as_mut()) => Wake::Rx(1, r),
+            r = recv_on(r2.as_mut()) => Wake::Rx(2, r),
+            r = recv_on(r4.as_mut()) => Wake::Rx(4, r),
+            r = recv_on(r5.as_mut()) => Wake::Rx(5, r),
+            r = send_on(t0.as_mut()) => Wake::Tx(0, r),
+            r = send_on(t1.as_mut()) => Wake::Tx(1, r),
+            () = sleep => Wake::Timer,
+        }
+    }
+
+    fn drain_control(&mut self) {
+        if self.shutting_down {
+            // Stop reading: whatever is still queued is answered below.
+            while let Ok(c) = self.ctl.try_recv() {
+                if let Control::Submit(id, _) = c {
+                    self.fail(id, TaskError::Shutdown);
+                }
+            }
+            return;
+        }
+        loop {
+            match self.ctl.try_recv() {
+                Ok(c) => self.control(c),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    self.ctl_open = false;
+                    break;
+                }
+            }
+        }
+    }
+
+    fn control(&mut self, c: Control) {
+        match c {
+            Control::Submit(id, spec) => {
+                if self.shutting_down {
+                    self.fail(id, TaskError::Shutdown);
+                } else if let Err(e) = self.start(id, *spec) {
+                    self.fail(id, e);
+                }
+            }
+            Control::Halt(id) => {
+                self.engine.cancel(id);
+            }
+            Control::SetRate(pps) => {
+                if self.engine.set_rate(pps, self.config.burst).is_ok() {
+                    self.config.pps = pps;
+                    if self.config.recv_buffer.is_none() {
+                        let bytes = self.config.recv_buffer_bytes();
+                        self.sockets.resize_recv(bytes, &self.shared);
+                    }
+                }
+            }
+            Control::Shutdown => {
+                self.shutting_down = true;
+                let ids: Vec<TaskId> = self.running.iter().copied().collect();
+                for id in ids {
+                    self.engine.cancel(id);
+                }
+                self.ctl.close();
+                self.drain_control();
+            }
+        }
+    }
+
+    fn start(&mut self, id: TaskId, spec: MeasurementSpec) -> Result<(), TaskError> {
+        let dst = spec.dst();
+        let src = match &spec {
+            MeasurementSpec::Ping(p) => p.src,
+            MeasurementSpec::Trace(t) => t.src,
+        };
+        let src = match src {
+            Some(s) => s,
+            None => self.source_for(dst)?,
+        };
+        self.sockets
+            .ensure(Family::of(dst), &spec, &self.shared)
+            .map_err(TaskError::Socket)?;
+        self.engine
+            .start(id, spec, src, Instant::now(), vantage_sys::clock::now())?;
+        self.running.insert(id);
+        self.shared.tasks_started.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The source address towards `dst`, from a short-lived cache or the kernel.
+    fn source_for(&mut self, dst: IpAddr) -> Result<IpAddr, TaskError> {
+        if self.routes_since.elapsed() > ROUTE_CACHE_TTL {
+            self.routes.clear();
+            self.routes_since = Instant::now();
+        }
+        if let Some(s) = self.routes.get(&dst) {
+            return Ok(*s);
+        }
+        let s = vantage_sys::route::source_address(dst).map_err(|e| TaskError::NoSource {
+            dst,
+            reason: e
+                .raw_os_error()
+                .map_or_else(|| e.to_string(), crate::error::os_text),
+        })?;
+        self.routes.insert(dst, s);
+        Ok(s)
+    }
+
+    fn fail(&mut self, task: TaskId, e: TaskError) {
+        self.shared.tasks_failed.fetch_add(1, Ordering::Relaxed);
+        let _ = self.out.send(TaskOutput {
+            task,
+            result: Err(e),
+        });
+    }
+
+    /// Reads every waiting packet from every receive socket.
+    fn receive_all(&mut self, now: Instant) {
+        for i in 0..self.sockets.rx.len() {
+            for _ in 0..MAX_RX_BATCHES_PER_TURN {
+                let Some(s) = self.sockets.rx[i].as_mut() else {
+                    break;
+                };
+                let r = s.sock.get_ref().recv_batch(&mut s.batch);
+                let full = matches!(r, Ok(n) if n == s.batch.slots());
+                let would_block =
+                    matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+                if !would_block {
+                    self.received_batch(i, r.is_ok(), now);
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Feeds a received batch of socket `i` to the engine.
+    fn received_batch(&mut self, i: usize, ok: bool, now: Instant) {
+        let Some(s) = self.sockets.rx[i].as_mut() else {
+            return;
+        };
+        if !ok {
+            // A receive error on a raw socket (e.g. a pending ICMP error reported by the
+            // kernel) concerns no packet; the next read goes on.
+            return;
+        }
+        let RxSock {
+            batch,
+            family,
+            protocol,
+            drops,
+            ..
+        } = s;
+        for (meta, bytes) in batch.iter() {
+            self.received += 1;
+            if let Some(d) = meta.drops
+                && d > *drops
+            {
+                self.shared
+                    .socket_drops
+                    .fetch_add(u64::from(d - *drops), Ordering::Relaxed);
+                *drops = d;
+            }
+            match (*family, *protocol) {
+                (Family::V4, Protocol::Icmp) => {
+                    self.engine.handle_packet(now, meta.timestamp, bytes);
+                }
+                (Family::V4, _) => {
+                    self.scratch.clear();
+                    self.scratch.extend_from_slice(bytes);
+                    finish_offloaded_checksum(&mut self.scratch);
+                    self.engine
+                        .handle_packet(now, meta.timestamp, &self.scratch);
+                }
+                (Family::V6, Protocol::Icmp) => {
+                    if let Some((src, dst)) = v6_addrs(meta) {
+                        self.engine.handle_icmpv6(
+                            now,
+                            meta.timestamp,
+                            src,
+                            dst,
+                            meta.hop_limit,
+                            bytes,
+                        );
+                    }
+                }
+                (Family::V6, p) => {
+                    if let Some((src, dst)) = v6_addrs(meta)
+                        && ipv6_packet(&mut self.scratch, src, dst, meta, p, bytes).is_ok()
+                    {
+                        finish_offloaded_checksum(&mut self.scratch);
+                        self.engine
+                            .handle_packet(now, meta.timestamp, &self.scratch);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes the packets the pacer lets out and sends them.
+    fn transmit(&mut self, now: Instant) {
+        let limit = self.config.send_batch;
+        loop {
+            if self
+                .sockets
+                .tx
+                .iter()
+                .flatten()
+                .any(|t| (t.blocked || t.retry_at.is_some()) && t.pkts.len() >= limit)
+            {
+                // A full send buffer: leave the rest to the pacer's next turn.
+                break;
+            }
+            let mut buf = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(1500));
+            let Some(t) = self.engine.poll_transmit(now, &mut buf) else {
+                self.pool.push(buf);
+                break;
+            };
+            let fi = family_index(Family::of(t.dst));
+            let Some(tx) = self.sockets.tx[fi].as_mut() else {
+                // Cannot happen: a task starts only once its sockets are open.
+                self.engine
+                    .on_sent(t.probe, Err(SendError::new(libc::EBADF, "no send socket")));
+                self.pool.push(buf);
+                continue;
+            };
+            tx.pkts.push(buf);
+            tx.refs.push(t.probe);
+            if tx.pkts.len() >= limit && !tx.blocked && tx.retry_at.is_none() {
+                self.flush(fi, now);
+            }
+        }
+        for fi in 0..2 {
+            self.flush(fi, now);
+        }
+    }
+
+    /// Sends the queued packets of send socket `fi` until done or the kernel pushes back.
+    fn flush(&mut self, fi: usize, now: Instant) {
+        let Some(tx) = self.sockets.tx[fi].as_mut() else {
+            return;
+        };
+        if tx.pkts.is_empty() || tx.blocked {
+            return;
+        }
+        if let Some(r) = tx.retry_at {
+            if r > now {
+                return;
+            }
+            tx.retry_at = None;
+        }
+        let mut done = 0;
+        while done < tx.pkts.len() {
+            let r = tx.sock.get_ref().send_batch(&tx.pkts[done..]);
+            match r {
+                Ok(b) => {
+                    report_sent(&mut self.engine, &tx.refs[done..done + b.sent], &b);
+                    self.sent += b.sent as u64;
+                    done += b.sent;
+                }
+                Err(e) => {
+                    if e.kind() == std::io::ErrorKind::WouldBlock {
+                        tx.blocked = true;
+                        break;
+                    }
+                    if e.is_transient() {
+                        tx.retry_at = Some(now + SEND_RETRY);
+                        break;
+                    }
+                    let index = match &e {
+                        vantage_sys::Error::BadPacket { index, .. } => done + index,
+                        _ => done,
+                    };
+                    let err = send_error(&e);
+                    self.send_errors += 1;
+                    self.engine.on_sent(tx.refs[index], Err(err));
+                    let p = tx.pkts.remove(index);
+                    tx.refs.remove(index);
+                    self.pool.push(p);
+                }
+            }
+        }
+        self.pool.extend(tx.pkts.drain(..done));
+        tx.refs.drain(..done);
+    }
+
+    /// A blocked send socket became writable and sent a batch (or failed).
+    fn sent_batch(&mut self, fi: usize, r: Result<BatchSent, vantage_sys::Error>, now: Instant) {
+        let Some(tx) = self.sockets.tx[fi].as_mut() else {
+            return;
+        };
+        tx.blocked = false;
+        match r {
+            Ok(b) => {
+                report_sent(&mut self.engine, &tx.refs[..b.sent], &b);
+                self.sent += b.sent as u64;
+                self.pool.extend(tx.pkts.drain(..b.sent));
+                tx.refs.drain(..b.sent);
+            }
+            Err(e) if e.is_transient() => tx.retry_at = Some(now + SEND_RETRY),
+            Err(_) => {}
+        }
+        // Whatever is left (or failed) goes through the synchronous path, which sorts out
+        // per-packet errors.
+        self.flush(fi, now);
+    }
+
+    /// Passes finished measurements on.
+    fn deliver(&mut self) {
+        while let Some(ev) = self.engine.poll_event() {
+            let Event::Finished { task, result } = ev else {
+                continue;
+            };
+            self.running.remove(&task);
+            self.shared.tasks_finished.fetch_add(1, Ordering::Relaxed);
+            let record = match result {
+                Measurement::Ping(p) => Record::Ping(Box::new(p)),
+                Measurement::Trace(t) => Record::Trace(Box::new(t)),
+            };
+            let _ = self.out.send(TaskOutput {
+                task,
+                result: Ok(record),
+            });
+        }
+    }
+
+    /// Copies the counters where handles read them.
+    fn publish(&self) {
+        let st = self.engine.stats();
+        let s = &self.shared;
+        s.sent.store(self.sent, Ordering::Relaxed);
+        s.send_errors.store(self.send_errors, Ordering::Relaxed);
+        s.received.store(self.received, Ordering::Relaxed);
+        s.matched.store(st.matched, Ordering::Relaxed);
+        s.unmatched.store(st.unmatched, Ordering::Relaxed);
+        s.malformed.store(st.malformed, Ordering::Relaxed);
+        s.tasks_running
+            .store(self.running.len() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Reports the transmit times of a batch the kernel accepted. Packet `j` of `n` is taken
+/// to have left `j/n` of the way through the system call (the first one at its start).
+fn report_sent(engine: &mut Engine, refs: &[vantage_engine::ProbeRef], b: &BatchSent) {
+    let span = b.finished.duration_since(b.started).unwrap_or_default();
+    let n = u32::try_from(b.sent.max(1)).unwrap_or(u32::MAX);
+    for (j, r) in refs.iter().take(b.sent).enumerate() {
+        let j = u32::try_from(j).unwrap_or(u32::MAX);
+        let t: SystemTime = b.started + span * j / n;
+        engine.on_sent(*r, Ok(t));
+    }
+}
+
+fn send_error(e: &vantage_sys::Error) -> SendError {
+    SendError::new(e.raw_os_error().unwrap_or(0), e.to_string())
+}
+
+async fn recv_on(s: Option<&mut RxSock>) -> Result<usize, vantage_sys::Error> {
+    match s {
+        Some(s) => s.sock.recv_batch(&mut s.batch).await,
+        None => pending().await,
+    }
+}
+
+async fn send_on(t: Option<&mut TxSock>) -> Result<BatchSent, vantage_sys::Error> {
+    match t {
+        Some(t) if t.blocked && !t.pkts.is_empty() => t.sock.send_batch(&t.pkts).await,
+        _ => pending().await,
+    }
+}
