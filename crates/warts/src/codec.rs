@@ -37,7 +37,7 @@ pub(crate) fn decode_record(
             lists::decode_address(&mut Dec::new(body, t, &EMPTY), st)?;
             return Ok(None);
         }
-        types::PING => Record::Ping(Box::new(ping::decode(&mut Dec::new(body, t, st))?)),
+        types::PING => Record::Ping(ping::decode(&mut Dec::new(body, t, st))?),
         types::TRACE => Record::Trace(Box::new(trace::decode(&mut Dec::new(body, t, st))?)),
         types::TRACELB => Record::Tracelb(Box::new(tracelb::decode(&mut Dec::new(body, t, st))?)),
         types::DEALIAS => Record::Dealias(Box::new(dealias::decode(&mut Dec::new(body, t, st))?)),

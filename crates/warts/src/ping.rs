@@ -14,12 +14,13 @@ const fn default_proto(dst: &Addr) -> u8 {
     if dst.is_ipv6() { 58 } else { 1 }
 }
 
-pub(crate) fn decode(d: &mut Dec<'_, '_>) -> DResult<Ping> {
+pub(crate) fn decode(d: &mut Dec<'_, '_>) -> DResult<Box<Ping>> {
     let mut p = d.params()?;
-    let mut ping = Ping::new(
+    // Built in place in its box: the struct is large and records are many.
+    let mut ping = Box::new(Ping::new(
         Addr::V4(std::net::Ipv4Addr::UNSPECIFIED),
         Timestamp::default(),
-    );
+    ));
     ping.attempts = 0;
     ping.probe_size = 0;
     ping.ttl = 0;
@@ -83,18 +84,21 @@ pub(crate) fn decode(d: &mut Dec<'_, '_>) -> DResult<Ping> {
 
     let n = d.u16()?;
     ping.replies.reserve_exact(usize::from(n));
+    let (dst, sent) = (ping.dst, ping.probes_sent);
     for _ in 0..n {
-        let r = decode_reply(d, &ping)?;
-        ping.replies.push(r);
+        ping.replies.push(PingReply::new(0, dst, Duration::ZERO));
+        if let Some(r) = ping.replies.last_mut() {
+            decode_reply(d, r, dst, sent)?;
+        }
     }
     Ok(ping)
 }
 
-fn decode_reply(d: &mut Dec<'_, '_>, ping: &Ping) -> DResult<PingReply> {
+/// Decodes one reply into `r` (freshly made by `PingReply::new`).
+fn decode_reply(d: &mut Dec<'_, '_>, r: &mut PingReply, dst: Addr, sent: u16) -> DResult<()> {
     let mut p = d.params()?;
     let mut from = None;
-    let mut r = PingReply::new(0, ping.dst, Duration::ZERO);
-    r.reply_proto = default_proto(&ping.dst);
+    r.reply_proto = default_proto(&dst);
     let mut probe_id = None;
     while let Some(f) = p.next_flag() {
         match f {
@@ -110,7 +114,7 @@ fn decode_reply(d: &mut Dec<'_, '_>, ping: &Ping) -> DResult<PingReply> {
             7 => {
                 let at = d.pos;
                 let id = d.u16()?;
-                if id >= ping.probes_sent {
+                if id >= sent {
                     return Err(crate::error::DecodeError::new(
                         at,
                         K::Invalid {
@@ -169,7 +173,7 @@ fn decode_reply(d: &mut Dec<'_, '_>, ping: &Ping) -> DResult<PingReply> {
     d.finish(&p)?;
     r.from = from.ok_or_else(|| d.err(K::Missing("ping reply from")))?;
     r.probe_id = probe_id.ok_or_else(|| d.err(K::Missing("ping reply probe id")))?;
-    Ok(r)
+    Ok(())
 }
 
 pub(crate) fn encode(e: &mut Enc, ping: &Ping, list: u32, cycle: u32) -> EResult<()> {

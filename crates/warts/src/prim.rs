@@ -24,7 +24,8 @@ pub(crate) struct FileState {
 #[derive(Default)]
 pub(crate) struct Tables {
     pub addrs: Vec<Addr>,
-    pub ifnames: Vec<String>,
+    /// Interface names defined so far in this record, as byte ranges of the body.
+    pub ifnames: Vec<(usize, usize)>,
 }
 
 /// A decoder over one record body.
@@ -137,16 +138,18 @@ impl<'a, 'b> Dec<'a, 'b> {
 
     /// A NUL-terminated string (invalid UTF-8 is replaced, see crate docs).
     pub fn string(&mut self) -> DResult<String> {
-        let rest = &self.b[self.pos.min(self.b.len())..];
-        let Some(n) = rest.iter().position(|&c| c == 0) else {
+        let (start, n) = self.string_range()?;
+        Ok(text(&self.b[start..start + n]))
+    }
+
+    /// Skips a NUL-terminated string, returning its byte range (without the NUL).
+    fn string_range(&mut self) -> DResult<(usize, usize)> {
+        let start = self.pos.min(self.b.len());
+        let Some(n) = self.b[start..].iter().position(|&c| c == 0) else {
             return Err(self.err(K::NoNul));
         };
-        let s = match std::str::from_utf8(&rest[..n]) {
-            Ok(s) => s.to_owned(),
-            Err(_) => String::from_utf8_lossy(&rest[..n]).into_owned(),
-        };
-        self.pos += n + 1;
-        Ok(s)
+        self.pos = start + n + 1;
+        Ok((start, n))
     }
 
     /// A flags-and-params header.
@@ -288,13 +291,13 @@ impl<'a, 'b> Dec<'a, 'b> {
             return self.string();
         }
         let k = usize::from(id) - 1;
-        if k < self.t.ifnames.len() {
-            return Ok(self.t.ifnames[k].clone());
+        if let Some(&(start, n)) = self.t.ifnames.get(k) {
+            return Ok(text(&self.b[start..start + n]));
         }
         if k == self.t.ifnames.len() {
-            let s = self.string()?;
-            self.t.ifnames.push(s.clone());
-            return Ok(s);
+            let (start, n) = self.string_range()?;
+            self.t.ifnames.push((start, n));
+            return Ok(text(&self.b[start..start + n]));
         }
         Err(DecodeError::new(
             at,
@@ -333,6 +336,14 @@ impl<'a, 'b> Dec<'a, 'b> {
             out.push(IcmpExt { class, ctype, data });
         }
         Ok(out)
+    }
+}
+
+/// Bytes of a warts string as text (invalid UTF-8 replaced).
+fn text(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
     }
 }
 
