@@ -241,14 +241,41 @@ pub struct DoNotProbeFile {
     pub file: Option<String>,
 }
 
-fn in_range<'de, D: Deserializer<'de>>(d: D, lo: u64, hi: u64, key: &str) -> Result<u64, D::Error> {
-    let v = i64::deserialize(d)?;
-    match u64::try_from(v) {
-        Ok(v) if (lo..=hi).contains(&v) => Ok(v),
-        _ => Err(serde::de::Error::custom(format!(
-            "{key} must be within {lo} - {hi}, not {v}"
-        ))),
+fn in_range<'de, D: Deserializer<'de>>(
+    d: D,
+    lo: u64,
+    hi: u64,
+    key: &'static str,
+) -> Result<u64, D::Error> {
+    struct V {
+        lo: u64,
+        hi: u64,
+        key: &'static str,
     }
+    impl V {
+        fn check<E: serde::de::Error>(&self, v: i128) -> Result<u64, E> {
+            match u64::try_from(v) {
+                Ok(n) if (self.lo..=self.hi).contains(&n) => Ok(n),
+                _ => Err(E::custom(format!(
+                    "{} must be within {} - {}, not {v}",
+                    self.key, self.lo, self.hi
+                ))),
+            }
+        }
+    }
+    impl serde::de::Visitor<'_> for V {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "an integer within {} - {}", self.lo, self.hi)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
+            self.check(i128::from(v))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
+            self.check(i128::from(v))
+        }
+    }
+    d.deserialize_any(V { lo, hi, key })
 }
 
 fn de_pps<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {

@@ -125,7 +125,7 @@ pub enum Violation {
         file: String,
     },
     /// A probe's TTL would exceed `options.max_ttl`.
-    #[error("policy: ttl {ttl} above max_ttl {max} (options.max_ttl){note}")]
+    #[error("policy: ttl {ttl} above max_ttl {max} (options.max_ttl{note})")]
     Ttl {
         /// The largest TTL the command may use.
         ttl: u8,

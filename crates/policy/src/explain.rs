@@ -60,7 +60,7 @@ impl Policy {
                     methods(&m.dealias.methods),
                     methods(&m.dealias.probe_methods).replace("any method: ", "any of ")
                 ),
-                MeasurementType::Host => format!("over {}", methods(&m.host.methods)),
+                MeasurementType::Host => methods(&m.host.methods).replace("method", "transport"),
                 MeasurementType::Http => methods(&m.http.methods),
                 MeasurementType::Udpprobe => "to the UDP ports below".to_owned(),
                 MeasurementType::Sniff => "listens only, sends nothing".to_owned(),
