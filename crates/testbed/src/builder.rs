@@ -11,7 +11,7 @@ use crate::Error;
 use crate::netns;
 use crate::prefix::{IpPrefix, link_prefixes};
 use crate::routing::Graph;
-use crate::topology::Topology;
+use crate::topology::{EngineSpec, Topology};
 
 /// Longest node name accepted (interface names are `to-NODE`, at most 15 bytes).
 pub const MAX_NODE_NAME: usize = 12;
@@ -77,10 +77,20 @@ pub struct NodeSpec {
     no_ttl_exceeded: bool,
     drop_all: bool,
     icmp_rate_limit: Option<IcmpRateLimit>,
+    mpls_labels: Vec<u32>,
     sysctls: Vec<(String, String)>,
 }
 
 impl NodeSpec {
+    /// The node's ICMP time-exceeded messages (IPv4 and IPv6) carry an RFC 4950 MPLS
+    /// label stack with these labels, top first, as if it sat inside an MPLS tunnel. An
+    /// NFQUEUE rule in its OUTPUT chain hands them to the [`crate::mpls`] rewriter.
+    /// An empty list turns the rewriting off.
+    pub fn mpls_labels(&mut self, labels: &[u32]) -> &mut Self {
+        self.mpls_labels = labels.to_vec();
+        self
+    }
+
     /// The node never sends ICMP time exceeded (IPv4 type 11, IPv6 type 3): an `iptables`
     /// / `ip6tables` rule drops them in its OUTPUT chain, which every locally generated
     /// ICMP error passes. It still forwards, and still sends other errors.
@@ -368,6 +378,7 @@ impl TopologyBuilder {
             no_ttl_exceeded: false,
             drop_all: false,
             icmp_rate_limit: None,
+            mpls_labels: Vec::new(),
             sysctls: Vec::new(),
         });
         let last = self.nodes.len() - 1;
@@ -446,7 +457,18 @@ impl TopologyBuilder {
     /// error everything created so far is removed again.
     pub fn build(&self) -> Result<Topology, Error> {
         let plan = self.plan()?;
-        Topology::create(&plan)
+        Topology::create(&plan, true)
+    }
+
+    /// Creates the namespaces, links, addresses and routes, but starts no engine and
+    /// loads no firewall rule: returns the handle and the engines to run elsewhere (a
+    /// helper process that outlives this one). Start them, then call
+    /// [`Topology::load_firewall`], then [`Topology::persist`]. Until then, dropping the
+    /// handle removes everything, as with [`TopologyBuilder::build`].
+    pub fn build_detached(&self) -> Result<(Topology, Vec<EngineSpec>), Error> {
+        let plan = self.plan()?;
+        let topo = Topology::create(&plan, false)?;
+        Ok((topo, Topology::engine_specs(&plan)))
     }
 
     fn invalid(&self, reason: String) -> Error {
@@ -874,7 +896,8 @@ impl Plan {
     pub fn firewall_script(&self, i: usize, v6: bool) -> Option<String> {
         let spec = &self.specs[i];
         let delays: Vec<&PlannedDelay> = self.delays.iter().filter(|d| d.node == i).collect();
-        if !spec.no_ttl_exceeded && !spec.drop_all && delays.is_empty() {
+        let mpls = !spec.mpls_labels.is_empty();
+        if !spec.no_ttl_exceeded && !spec.drop_all && delays.is_empty() && !mpls {
             return None;
         }
         let mut s = String::new();
@@ -903,8 +926,22 @@ impl Plan {
             }
             s.push_str("COMMIT\n");
         }
-        if !delays.is_empty() {
-            s.push_str("*mangle\n:POSTROUTING ACCEPT [0:0]\n");
+        if !delays.is_empty() || mpls {
+            s.push_str("*mangle\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n");
+            if mpls {
+                let q = crate::mpls::MPLS_QUEUE;
+                if v6 {
+                    let _ = writeln!(
+                        s,
+                        "-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 3 -j NFQUEUE --queue-num {q} --queue-bypass"
+                    );
+                } else {
+                    let _ = writeln!(
+                        s,
+                        "-A OUTPUT -p icmp -m icmp --icmp-type 11 -j NFQUEUE --queue-num {q} --queue-bypass"
+                    );
+                }
+            }
             for d in delays {
                 let _ = writeln!(
                     s,
@@ -915,6 +952,16 @@ impl Plan {
             s.push_str("COMMIT\n");
         }
         Some(s)
+    }
+
+    /// The MPLS rewriters to run: (node index, labels).
+    pub fn mpls(&self) -> Vec<(usize, Vec<u32>)> {
+        self.specs
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.mpls_labels.is_empty())
+            .map(|(i, s)| (i, s.mpls_labels.clone()))
+            .collect()
     }
 
     /// True when any node needs `iptables`.
@@ -1004,7 +1051,7 @@ mod tests {
         // vp: delay queue only
         assert_eq!(
             plan.firewall_script(0, false).unwrap(),
-            "*mangle\n:POSTROUTING ACCEPT [0:0]\n\
+            "*mangle\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
              -A POSTROUTING -o to-r1 -j NFQUEUE --queue-num 0 --queue-bypass\nCOMMIT\n"
         );
         // r1: no time exceeded, plus its delay queue toward vp

@@ -34,12 +34,18 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod builder;
+pub mod daemon;
 pub mod delay;
+pub mod internet;
+pub mod mpls;
 pub mod netns;
 pub mod nfqueue;
+pub mod persistent;
 pub mod prefix;
 pub mod process;
+mod queue;
 mod routing;
+pub mod services;
 pub mod standard;
 pub mod topology;
 
@@ -48,11 +54,13 @@ pub use builder::{
     Route, TopologyBuilder,
 };
 pub use delay::{DelayConfig, DelayEngine, DelayError, DelayStats};
+pub use mpls::{MplsConfig, MplsEngine, MplsStats};
 pub use netns::{NetnsError, down, down_stale, is_root, unique_prefix};
 pub use prefix::{IpPrefix, PrefixError};
 pub use process::{CommandOutput, ProcessGuard};
+pub use queue::{EngineError, StopSignal, Stopper, stop_channel};
 pub use standard::{StandardOptions, standard_topology, standard_topology_with};
-pub use topology::{IfStats, Topology};
+pub use topology::{EngineSpec, IfStats, Topology};
 
 /// Why a testbed operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +132,47 @@ pub enum Error {
     /// Interfaces that never got carrier.
     #[error("interfaces did not come up: {0}")]
     NotUp(String),
+    /// Building a testbed needs root.
+    #[error("building a testbed needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN); run as root")]
+    NotRoot,
+    /// A file or directory of the testbed's state could not be written or read.
+    #[error("testbed state `{path}`: {source}")]
+    State {
+        /// The path.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The state directory of this prefix exists already.
+    #[error(
+        "testbed `{prefix}` exists already ({path}); check it with `status`, remove it with \
+         `down {prefix}`, or pick another prefix"
+    )]
+    Exists {
+        /// The testbed prefix.
+        prefix: String,
+        /// Its state directory.
+        path: String,
+    },
+    /// The helper process (delay and MPLS engines, UDP echo) did not start.
+    #[error("the testbed helper process failed: {0}")]
+    Daemon(String),
+    /// A service (nsd, nginx) did not start.
+    #[error("service `{name}` did not start: {reason}")]
+    Service {
+        /// The service.
+        name: String,
+        /// What happened.
+        reason: String,
+    },
+    /// A hook is invalid or could not start.
+    #[error("hook `{name}`: {reason}")]
+    Hook {
+        /// The hook's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// Interface counters could not be read.
     #[error("cannot read the counters of `{ifname}` in node `{node}`: {reason}")]
     Stats {

@@ -187,7 +187,7 @@ impl Verdict {
 
 /// A packet the kernel queued, as announced in a notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PacketInfo {
+pub struct PacketInfo<'a> {
     /// Queue number.
     pub queue: u16,
     /// Packet id: increases by one per queued packet, the handle for verdicts.
@@ -200,13 +200,21 @@ pub struct PacketInfo {
     pub indev: Option<u32>,
     /// Output interface index, when the kernel sent it.
     pub outdev: Option<u32>,
-    /// Number of packet bytes copied into the notification, when any were.
-    pub payload_len: Option<u16>,
+    /// The packet bytes copied into the notification (from the IP header on), when the
+    /// queue's copy mode asks for them.
+    pub payload: Option<&'a [u8]>,
 }
 
-/// One NFQUEUE-related netlink message.
+impl PacketInfo<'_> {
+    /// Number of packet bytes copied into the notification, when any were.
+    pub fn payload_len(&self) -> Option<usize> {
+        self.payload.map(<[u8]>::len)
+    }
+}
+
+/// One NFQUEUE-related netlink message. Packet bytes are borrowed from the datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Message {
+pub enum Message<'a> {
     /// Configure a queue (any combination of fields; absent ones are not sent).
     Config {
         /// Queue number.
@@ -230,9 +238,12 @@ pub enum Message {
         verdict: Verdict,
         /// True for a batch verdict (all ids up to `id`).
         batch: bool,
+        /// Replacement packet bytes (from the IP header on): the kernel sends these
+        /// instead of the queued packet. Only single (non-batch) verdicts carry them.
+        payload: Option<&'a [u8]>,
     },
     /// A queued packet.
-    Packet(PacketInfo),
+    Packet(PacketInfo<'a>),
     /// An error (negative errno) or, when `errno` is 0, an acknowledgement of request `seq`.
     Error {
         /// 0 for an acknowledgement, else a negative errno.
@@ -259,6 +270,7 @@ fn put_u32(buf: &mut Vec<u8>, v: u32) {
 }
 
 fn put_attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
+    let value = &value[..value.len().min(usize::from(u16::MAX) - NLA_HDR_LEN)];
     let len = NLA_HDR_LEN + value.len();
     put_u16(buf, len as u16);
     put_u16(buf, kind);
@@ -275,7 +287,9 @@ fn queue_type(msg: u16) -> u16 {
 }
 
 /// Appends `msg` with header `hdr` to `buf` as one netlink message.
-pub fn emit(msg: &Message, hdr: Header, buf: &mut Vec<u8>) {
+///
+/// A payload longer than an attribute can hold (65531 bytes) is cut to fit.
+pub fn emit(msg: &Message<'_>, hdr: Header, buf: &mut Vec<u8>) {
     let start = buf.len();
     put_u32(buf, 0); // length, patched below
     put_u16(buf, message_type(msg));
@@ -308,12 +322,19 @@ pub fn emit(msg: &Message, hdr: Header, buf: &mut Vec<u8>) {
             }
         }
         Message::Verdict {
-            queue, id, verdict, ..
+            queue,
+            id,
+            verdict,
+            payload,
+            ..
         } => {
             put_nfgen(buf, queue);
             let mut v = verdict.to_u32().to_be_bytes().to_vec();
             v.extend_from_slice(&id.to_be_bytes());
             put_attr(buf, NFQA_VERDICT_HDR, &v);
+            if let Some(p) = payload {
+                put_attr(buf, NFQA_PAYLOAD, p);
+            }
         }
         Message::Packet(p) => {
             put_nfgen(buf, p.queue);
@@ -327,8 +348,8 @@ pub fn emit(msg: &Message, hdr: Header, buf: &mut Vec<u8>) {
             if let Some(i) = p.outdev {
                 put_attr(buf, NFQA_IFINDEX_OUTDEV, &i.to_be_bytes());
             }
-            if let Some(n) = p.payload_len {
-                put_attr(buf, NFQA_PAYLOAD, &vec![0x45; usize::from(n)]);
+            if let Some(payload) = p.payload {
+                put_attr(buf, NFQA_PAYLOAD, payload);
             }
         }
         Message::Error { errno, request_seq } => {
@@ -353,7 +374,7 @@ fn put_nfgen(buf: &mut Vec<u8>, queue: u16) {
     buf.extend_from_slice(&queue.to_be_bytes());
 }
 
-fn message_type(msg: &Message) -> u16 {
+fn message_type(msg: &Message<'_>) -> u16 {
     match msg {
         Message::Config { .. } => queue_type(NFQNL_MSG_CONFIG),
         Message::Verdict { batch: false, .. } => queue_type(NFQNL_MSG_VERDICT),
@@ -382,8 +403,8 @@ pub fn parse(datagram: &[u8]) -> Messages<'_> {
     }
 }
 
-impl Iterator for Messages<'_> {
-    type Item = Result<(Header, Message), DecodeError>;
+impl<'a> Iterator for Messages<'a> {
+    type Item = Result<(Header, Message<'a>), DecodeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.rest.is_empty() || self.failed {
@@ -427,7 +448,7 @@ fn be_u32(b: &[u8], at: usize) -> u32 {
 }
 
 /// Parses one message at the start of `bytes`; returns it and the bytes it used (aligned).
-fn parse_one(bytes: &[u8]) -> Result<(Header, Message, usize), DecodeError> {
+fn parse_one(bytes: &[u8]) -> Result<(Header, Message<'_>, usize), DecodeError> {
     need(bytes, NLMSG_HDR_LEN)?;
     let len = ne_u32(bytes, 0) as usize;
     if len < NLMSG_HDR_LEN {
@@ -519,7 +540,7 @@ fn exact(kind: u16, value: &[u8], expected: usize) -> Result<(), DecodeError> {
     }
 }
 
-fn parse_packet(body: &[u8]) -> Result<PacketInfo, DecodeError> {
+fn parse_packet(body: &[u8]) -> Result<PacketInfo<'_>, DecodeError> {
     let (queue, attrs) = nfgen(body)?;
     let mut header = None;
     let mut info = PacketInfo {
@@ -529,7 +550,7 @@ fn parse_packet(body: &[u8]) -> Result<PacketInfo, DecodeError> {
         hook: 0,
         indev: None,
         outdev: None,
-        payload_len: None,
+        payload: None,
     };
     for attr in attrs {
         let (kind, value) = attr?;
@@ -550,7 +571,7 @@ fn parse_packet(body: &[u8]) -> Result<PacketInfo, DecodeError> {
                 exact(kind, value, 4)?;
                 info.outdev = Some(be_u32(value, 0));
             }
-            NFQA_PAYLOAD => info.payload_len = Some(value.len().min(usize::from(u16::MAX)) as u16),
+            NFQA_PAYLOAD => info.payload = Some(value),
             _ => {}
         }
     }
@@ -561,7 +582,7 @@ fn parse_packet(body: &[u8]) -> Result<PacketInfo, DecodeError> {
     Ok(info)
 }
 
-fn parse_config(body: &[u8]) -> Result<Message, DecodeError> {
+fn parse_config(body: &[u8]) -> Result<Message<'_>, DecodeError> {
     let (queue, attrs) = nfgen(body)?;
     let mut command = None;
     let mut params = None;
@@ -608,14 +629,17 @@ fn parse_config(body: &[u8]) -> Result<Message, DecodeError> {
     })
 }
 
-fn parse_verdict(body: &[u8], batch: bool) -> Result<Message, DecodeError> {
+fn parse_verdict(body: &[u8], batch: bool) -> Result<Message<'_>, DecodeError> {
     let (queue, attrs) = nfgen(body)?;
     let mut found = None;
+    let mut payload = None;
     for attr in attrs {
         let (kind, v) = attr?;
         if kind == NFQA_VERDICT_HDR {
             exact(kind, v, 8)?;
             found = Some((Verdict::from_u32(be_u32(v, 0)), be_u32(v, 4)));
+        } else if kind == NFQA_PAYLOAD {
+            payload = Some(v);
         }
     }
     let (verdict, id) = found.ok_or(DecodeError::MissingPacketHeader)?;
@@ -624,6 +648,7 @@ fn parse_verdict(body: &[u8], batch: bool) -> Result<Message, DecodeError> {
         id,
         verdict,
         batch,
+        payload,
     })
 }
 
@@ -632,7 +657,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn one(bytes: &[u8]) -> (Header, Message) {
+    fn one(bytes: &[u8]) -> (Header, Message<'_>) {
         let mut it = parse(bytes);
         let first = it.next().unwrap().unwrap();
         assert!(it.next().is_none());
@@ -694,6 +719,7 @@ mod tests {
             id: 0x0102_0304,
             verdict: Verdict::Accept,
             batch: true,
+            payload: None,
         };
         emit(&msg, Header::default(), &mut buf);
         assert_eq!(u16::from_ne_bytes([buf[4], buf[5]]), 0x0303);
@@ -733,7 +759,7 @@ mod tests {
                 hook: 4,
                 indev: None,
                 outdev: Some(2),
-                payload_len: None,
+                payload: None,
             })
         );
     }
@@ -810,7 +836,11 @@ mod tests {
         ));
     }
 
-    fn any_message() -> impl Strategy<Value = Message> {
+    fn leak(v: Option<Vec<u8>>) -> Option<&'static [u8]> {
+        v.map(|v| &*Box::leak(v.into_boxed_slice()))
+    }
+
+    fn any_message() -> impl Strategy<Value = Message<'static>> {
         let config = (
             any::<u16>(),
             proptest::option::of(any::<u8>().prop_map(ConfigCommand::from_u8)),
@@ -825,14 +855,20 @@ mod tests {
                 max_len,
                 flags,
             });
-        let verdict = (any::<u16>(), any::<u32>(), any::<u32>(), any::<bool>()).prop_map(
-            |(queue, id, v, batch)| Message::Verdict {
+        let verdict = (
+            any::<u16>(),
+            any::<u32>(),
+            any::<u32>(),
+            any::<bool>(),
+            proptest::option::of(proptest::collection::vec(any::<u8>(), 0..300)),
+        )
+            .prop_map(|(queue, id, v, batch, payload)| Message::Verdict {
                 queue,
                 id,
                 verdict: Verdict::from_u32(v),
                 batch,
-            },
-        );
+                payload: leak(payload),
+            });
         let packet = (
             any::<u16>(),
             any::<u32>(),
@@ -840,21 +876,19 @@ mod tests {
             any::<u8>(),
             proptest::option::of(any::<u32>()),
             proptest::option::of(any::<u32>()),
-            proptest::option::of(0u16..300),
+            proptest::option::of(proptest::collection::vec(any::<u8>(), 0..300)),
         )
-            .prop_map(
-                |(queue, id, hw_protocol, hook, indev, outdev, payload_len)| {
-                    Message::Packet(PacketInfo {
-                        queue,
-                        id,
-                        hw_protocol,
-                        hook,
-                        indev,
-                        outdev,
-                        payload_len,
-                    })
-                },
-            );
+            .prop_map(|(queue, id, hw_protocol, hook, indev, outdev, payload)| {
+                Message::Packet(PacketInfo {
+                    queue,
+                    id,
+                    hw_protocol,
+                    hook,
+                    indev,
+                    outdev,
+                    payload: leak(payload),
+                })
+            });
         let error = (any::<i32>(), any::<u32>())
             .prop_map(|(errno, request_seq)| Message::Error { errno, request_seq });
         prop_oneof![

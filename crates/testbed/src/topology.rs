@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::Error;
 use crate::builder::{LinkInfo, NodeInfo, Plan, TopologyBuilder};
 use crate::delay::{DelayConfig, DelayEngine, DelayStats};
+use crate::mpls::{MPLS_QUEUE, MplsConfig, MplsEngine};
 use crate::netns::{self, NetnsError};
 use crate::process::{CommandOutput, ProcessGuard};
 
@@ -29,6 +30,23 @@ pub struct IfStats {
     pub tx_bytes: u64,
 }
 
+/// One user-space engine a testbed needs: what [`Topology`] runs on its own threads, or
+/// what a detached helper process runs for a persistent testbed (see
+/// [`TopologyBuilder::build_detached`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineSpec {
+    /// Delay one link direction.
+    Delay(DelayConfig),
+    /// Add MPLS label stacks to a router's time-exceeded messages.
+    Mpls(MplsConfig),
+}
+
+#[derive(Debug)]
+enum RunningEngine {
+    Delay(DelayEngine),
+    Mpls(MplsEngine),
+}
+
 /// A running testbed. Dropping it (also while a test panics) stops its delay engines,
 /// kills every process in its namespaces and deletes the namespaces (and with them every
 /// veth). [`Topology::down`] does the same and reports errors.
@@ -37,8 +55,10 @@ pub struct Topology {
     prefix: String,
     nodes: Vec<NodeInfo>,
     links: Vec<LinkInfo>,
-    engines: Vec<DelayEngine>,
+    engines: Vec<RunningEngine>,
     created: Vec<String>,
+    /// Firewall scripts not loaded yet (detached builds): (namespace, tool, script).
+    pending_firewall: Vec<(String, &'static str, String)>,
 }
 
 impl Topology {
@@ -47,9 +67,33 @@ impl Topology {
         TopologyBuilder::new(prefix)
     }
 
+    /// The engines a plan needs.
+    pub(crate) fn engine_specs(plan: &Plan) -> Vec<EngineSpec> {
+        let mut specs: Vec<EngineSpec> = plan
+            .delays
+            .iter()
+            .map(|d| {
+                let mut config =
+                    DelayConfig::new(Some(plan.nodes[d.node].netns.clone()), d.queue, d.delay);
+                config.max_queue_len = plan.max_queue_len;
+                EngineSpec::Delay(config)
+            })
+            .collect();
+        for (node, labels) in plan.mpls() {
+            specs.push(EngineSpec::Mpls(MplsConfig {
+                netns: Some(plan.nodes[node].netns.clone()),
+                queue: MPLS_QUEUE,
+                labels,
+            }));
+        }
+        specs
+    }
+
     /// Makes a plan real. The handle exists from the first step on, so an error on the way
-    /// tears down whatever was already made.
-    pub(crate) fn create(plan: &Plan) -> Result<Self, Error> {
+    /// tears down whatever was already made. With `in_process` the engines run on threads
+    /// of this process and the firewall rules are loaded; without, both are left to the
+    /// caller ([`Topology::load_firewall`]).
+    pub(crate) fn create(plan: &Plan, in_process: bool) -> Result<Self, Error> {
         netns::require_tool("ip", "iproute2")?;
         if plan.needs_firewall() {
             netns::require_tool("iptables-restore", "iptables")?;
@@ -68,6 +112,7 @@ impl Topology {
             links: plan.links.clone(),
             engines: Vec::new(),
             created: Vec::new(),
+            pending_firewall: Vec::new(),
         };
         for node in &plan.nodes {
             // Recorded only once made: a namespace someone else made in the meantime
@@ -93,20 +138,43 @@ impl Topology {
                 netns::run_ip(&["-n", &node.netns, "-batch", "-"], Some(&script))?;
             }
         }
-        for d in &plan.delays {
-            let mut config =
-                DelayConfig::new(Some(plan.nodes[d.node].netns.clone()), d.queue, d.delay);
-            config.max_queue_len = plan.max_queue_len;
-            topo.engines.push(DelayEngine::start(config)?);
-        }
         for (i, node) in plan.nodes.iter().enumerate() {
             for (v6, tool) in [(false, "iptables-restore"), (true, "ip6tables-restore")] {
                 if let Some(script) = plan.firewall_script(i, v6) {
-                    netns::run_ip(&["netns", "exec", &node.netns, tool], Some(&script))?;
+                    topo.pending_firewall
+                        .push((node.netns.clone(), tool, script));
                 }
             }
         }
+        if in_process {
+            for spec in Self::engine_specs(plan) {
+                topo.engines.push(match spec {
+                    EngineSpec::Delay(config) => RunningEngine::Delay(DelayEngine::start(config)?),
+                    EngineSpec::Mpls(config) => RunningEngine::Mpls(MplsEngine::start(config)?),
+                });
+            }
+            topo.load_firewall()?;
+        }
         Ok(topo)
+    }
+
+    /// Loads the firewall rules (ICMP behaviours, NFQUEUE rules) not loaded yet. A
+    /// detached build calls this once its helper process has bound every queue, so that
+    /// no packet passes a delayed link undelayed.
+    pub fn load_firewall(&mut self) -> Result<(), Error> {
+        for (ns, tool, script) in std::mem::take(&mut self.pending_firewall) {
+            netns::run_ip(&["netns", "exec", &ns, tool], Some(&script))?;
+        }
+        Ok(())
+    }
+
+    /// Gives up ownership of the namespaces: the testbed stays up after this handle is
+    /// gone, and its teardown is someone else's job (e.g. [`crate::down`] or
+    /// [`crate::internet::down`]). Engines running on this process's threads stop.
+    pub fn persist(mut self) -> Vec<String> {
+        let names = std::mem::take(&mut self.created);
+        self.engines.clear();
+        names
     }
 
     /// Waits until every interface of every node has carrier (both veth ends up and the
@@ -354,8 +422,13 @@ impl Topology {
         let mut first_err: Option<Error> = None;
         let mut stats = Vec::new();
         for engine in self.engines.drain(..) {
-            match engine.stop() {
-                Ok(s) => stats.push(s),
+            let result = match engine {
+                RunningEngine::Delay(e) => e.stop().map(Some),
+                RunningEngine::Mpls(e) => e.stop().map(|_| None),
+            };
+            match result {
+                Ok(Some(s)) => stats.push(s),
+                Ok(None) => {}
                 Err(e) => {
                     first_err.get_or_insert(e.into());
                 }
