@@ -39,7 +39,13 @@ pub struct ProberConfig {
     pub recv_buffer: Option<usize>,
     /// Send buffer per socket in bytes.
     pub send_buffer: usize,
-    /// Most packets handed to one `sendmmsg` call (1 to 1024).
+    /// Most packets handed to one send system call (`sendmmsg`; 1 to 1024).
+    ///
+    /// Every packet of a call gets the time read right before the call as its transmit
+    /// time (scamper reads the clock before each `sendto`). With 1 (the default) that is
+    /// exact; with more, fewer system calls are made and the round-trip times of the later
+    /// packets of a call are overestimated by up to the call's duration (never
+    /// underestimated).
     pub send_batch: usize,
     /// Most packets taken by one `recvmmsg` call (1 to 1024).
     pub recv_batch: usize,
@@ -57,7 +63,7 @@ impl Default for ProberConfig {
             pid: std::process::id(),
             recv_buffer: None,
             send_buffer: 4 << 20,
-            send_batch: 64,
+            send_batch: 1,
             recv_batch: 64,
             recv_slot: 2048,
         }

@@ -16,7 +16,7 @@ use std::future::pending;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use vantage_engine::{
@@ -38,6 +38,10 @@ const MAX_RX_BATCHES_PER_TURN: usize = 32;
 
 /// How long a cached source address is trusted before the route is looked up again.
 const ROUTE_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// Packets taken from the engine before they are sent; also the most that wait for a
+/// full send buffer to drain.
+const QUEUE_LIMIT: usize = 256;
 
 /// How long to wait before retrying after a transient send failure (`ENOBUFS`).
 const SEND_RETRY: Duration = Duration::from_millis(1);
@@ -118,8 +122,8 @@ impl Shell {
             self.engine.handle_timeout(now);
             self.receive_all(now);
             self.transmit(now);
-            self.deliver();
             self.publish();
+            self.deliver();
             if self.done() {
                 break;
             }
@@ -160,6 +164,7 @@ impl Shell {
         let [t0, t1] = &mut self.sockets.tx;
         let ctl = &mut self.ctl;
         let ctl_open = self.ctl_open && !self.shutting_down;
+        let per_call = self.config.send_batch;
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -175,8 +180,8 @@ impl Shell {
             r = recv_on(r2.as_mut()) => Wake::Rx(2, r),
             r = recv_on(r4.as_mut()) => Wake::Rx(4, r),
             r = recv_on(r5.as_mut()) => Wake::Rx(5, r),
-            r = send_on(t0.as_mut()) => Wake::Tx(0, r),
-            r = send_on(t1.as_mut()) => Wake::Tx(1, r),
+            r = send_on(t0.as_mut(), per_call) => Wake::Tx(0, r),
+            r = send_on(t1.as_mut(), per_call) => Wake::Tx(1, r),
             () = sleep => Wake::Timer,
         }
     }
@@ -369,7 +374,7 @@ impl Shell {
 
     /// Takes the packets the pacer lets out and sends them.
     fn transmit(&mut self, now: Instant) {
-        let limit = self.config.send_batch;
+        let limit = QUEUE_LIMIT;
         loop {
             if self
                 .sockets
@@ -407,6 +412,7 @@ impl Shell {
 
     /// Sends the queued packets of send socket `fi` until done or the kernel pushes back.
     fn flush(&mut self, fi: usize, now: Instant) {
+        let per_call = self.config.send_batch;
         let Some(tx) = self.sockets.tx[fi].as_mut() else {
             return;
         };
@@ -421,7 +427,8 @@ impl Shell {
         }
         let mut done = 0;
         while done < tx.pkts.len() {
-            let r = tx.sock.get_ref().send_batch(&tx.pkts[done..]);
+            let end = tx.pkts.len().min(done + per_call);
+            let r = tx.sock.get_ref().send_batch(&tx.pkts[done..end]);
             match r {
                 Ok(b) => {
                     report_sent(&mut self.engine, &tx.refs[done..done + b.sent], &b);
@@ -475,22 +482,33 @@ impl Shell {
         self.flush(fi, now);
     }
 
-    /// Passes finished measurements on.
+    /// Passes finished measurements on, after publishing the counters, so that a handle
+    /// reading them after a result sees everything that led to it.
     fn deliver(&mut self) {
+        let mut done = Vec::new();
         while let Some(ev) = self.engine.poll_event() {
             let Event::Finished { task, result } = ev else {
                 continue;
             };
             self.running.remove(&task);
-            self.shared.tasks_finished.fetch_add(1, Ordering::Relaxed);
             let record = match result {
                 Measurement::Ping(p) => Record::Ping(Box::new(p)),
                 Measurement::Trace(t) => Record::Trace(Box::new(t)),
             };
-            let _ = self.out.send(TaskOutput {
+            done.push(TaskOutput {
                 task,
                 result: Ok(record),
             });
+        }
+        if done.is_empty() {
+            return;
+        }
+        self.shared
+            .tasks_finished
+            .fetch_add(done.len() as u64, Ordering::Relaxed);
+        self.publish();
+        for out in done {
+            let _ = self.out.send(out);
         }
     }
 
@@ -509,15 +527,13 @@ impl Shell {
     }
 }
 
-/// Reports the transmit times of a batch the kernel accepted. Packet `j` of `n` is taken
-/// to have left `j/n` of the way through the system call (the first one at its start).
+/// Reports the transmit times of a batch the kernel accepted: the time read right before
+/// the system call, for every packet of it. That is a lower bound of when each left, so a
+/// round-trip time is never underestimated (later packets of a large batch get theirs
+/// overestimated by up to the call's duration; see [`ProberConfig::send_batch`]).
 fn report_sent(engine: &mut Engine, refs: &[vantage_engine::ProbeRef], b: &BatchSent) {
-    let span = b.finished.duration_since(b.started).unwrap_or_default();
-    let n = u32::try_from(b.sent.max(1)).unwrap_or(u32::MAX);
-    for (j, r) in refs.iter().take(b.sent).enumerate() {
-        let j = u32::try_from(j).unwrap_or(u32::MAX);
-        let t: SystemTime = b.started + span * j / n;
-        engine.on_sent(*r, Ok(t));
+    for r in refs.iter().take(b.sent) {
+        engine.on_sent(*r, Ok(b.started));
     }
 }
 
@@ -532,9 +548,12 @@ async fn recv_on(s: Option<&mut RxSock>) -> Result<usize, vantage_sys::Error> {
     }
 }
 
-async fn send_on(t: Option<&mut TxSock>) -> Result<BatchSent, vantage_sys::Error> {
+async fn send_on(t: Option<&mut TxSock>, per_call: usize) -> Result<BatchSent, vantage_sys::Error> {
     match t {
-        Some(t) if t.blocked && !t.pkts.is_empty() => t.sock.send_batch(&t.pkts).await,
+        Some(t) if t.blocked && !t.pkts.is_empty() => {
+            let n = t.pkts.len().min(per_call);
+            t.sock.send_batch(&t.pkts[..n]).await
+        }
         _ => pending().await,
     }
 }

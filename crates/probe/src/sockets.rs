@@ -357,7 +357,7 @@ mod tests {
         let mut icmp = V6_RST;
         icmp[6] = 58;
         assert!(!finish_offloaded_checksum(&mut icmp));
-        assert!(!finish_offloaded_checksum(&mut V6_RST.clone()[..30]));
+        assert!(!finish_offloaded_checksum(&mut { V6_RST }[..30]));
         assert!(!finish_offloaded_checksum(&mut []));
         assert!(!finish_offloaded_checksum(&mut [0x45, 0, 0]));
     }
