@@ -2,7 +2,12 @@
 //! (`scamper -P`, `scamper -R`) and sc_remoted. Each test is skipped (passes with a
 //! note) when the program is not installed. The only packets sent are one ICMP
 //! echo to 127.0.0.1.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::naive_bytecount, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::naive_bytecount,
+    missing_docs
+)]
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
