@@ -5,7 +5,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use vantage_model::Timestamp;
 
@@ -211,11 +211,6 @@ impl Stamper {
     /// The timestamp of now.
     pub(crate) fn now(&self) -> Timestamp {
         self.at(tokio::time::Instant::now())
-    }
-
-    /// Time since the start.
-    pub(crate) fn elapsed(&self) -> Duration {
-        self.mono.elapsed()
     }
 }
 

@@ -4,7 +4,10 @@
 pub mod dns;
 pub mod env;
 pub mod host;
+pub mod http;
+pub mod httprec;
 mod net;
+pub mod tls;
 pub mod udpprobe;
 
 pub use env::{AppEnv, FixedClock, NoPacing, Pacing, SystemClock, WallClock};
