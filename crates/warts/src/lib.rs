@@ -8,6 +8,8 @@
 //! - [`Reader`]: a streaming reader over any [`std::io::Read`] (file, stdin,
 //!   socket), constant memory, with per-record errors that name the byte offset
 //!   and record type, and that skip the bad record so reading can go on.
+//! - [`Decoder`]: the same, push-style, for bytes that arrive in pieces
+//!   (control-socket DATA objects, async sockets).
 //! - [`Writer`]: writes records, emitting the list and cycle records they refer
 //!   to on first use.
 //! - [`open`], [`create`], [`decompress`]: gzip, bzip2 and xz handled
@@ -53,5 +55,5 @@ mod writer;
 
 pub use compress::{Compression, Sink, create, decompress, open};
 pub use error::{DecodeError, DecodeErrorKind, ReadError, ReadErrorKind, WriteError};
-pub use reader::{DEFAULT_MAX_RECORD_LEN, Reader, TypeFilter};
+pub use reader::{DEFAULT_MAX_RECORD_LEN, Decoder, Reader, TypeFilter};
 pub use writer::Writer;

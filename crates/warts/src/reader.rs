@@ -66,38 +66,42 @@ const fn is_state_type(kind: u16) -> bool {
     kind >= types::LIST && kind <= types::ADDRESS
 }
 
-/// Reads warts records one at a time from any byte stream, in constant memory
-/// (one record plus a 256 KiB buffer).
+/// A push decoder: feed it warts bytes as they arrive (socket payloads,
+/// control-protocol DATA objects) and take complete records out.
 ///
-/// Bad records do not end the stream: after a recoverable [`ReadError`] the
-/// next call continues with the following record (for a corrupt header, with
-/// the next position that looks like a record header).
-pub struct Reader<R> {
-    src: R,
+/// Lists, cycles and deprecated global addresses are remembered across calls,
+/// as one warts stream. Memory stays bounded by one record plus what was pushed
+/// and not yet consumed.
+pub struct Decoder {
     buf: Vec<u8>,
     lo: usize,
     hi: usize,
     pos: u64,
-    eof: bool,
-    done: bool,
+    resyncing: bool,
+    need: usize,
     st: FileState,
     t: Tables,
     max_len: u32,
     filter: Option<TypeFilter>,
 }
 
-impl<R: Read> Reader<R> {
-    /// A reader over uncompressed warts bytes (see [`crate::open`] and
-    /// [`crate::decompress`] for compressed input).
-    pub fn new(src: R) -> Self {
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Decoder {
+    /// A decoder at the start of a stream.
+    #[must_use]
+    pub fn new() -> Self {
         Self {
-            src,
             buf: Vec::new(),
             lo: 0,
             hi: 0,
             pos: 0,
-            eof: false,
-            done: false,
+            resyncing: false,
+            need: 8,
             st: FileState::default(),
             t: Tables::default(),
             max_len: DEFAULT_MAX_RECORD_LEN,
@@ -121,14 +125,42 @@ impl<R: Read> Reader<R> {
         self.filter = filter;
     }
 
-    /// Bytes of the (uncompressed) stream consumed so far.
+    /// Bytes of the stream consumed so far (the offset of the next record).
+    #[must_use]
     pub fn offset(&self) -> u64 {
         self.pos
     }
 
-    /// The underlying reader.
-    pub fn into_inner(self) -> R {
-        self.src
+    /// Bytes pushed but not yet consumed.
+    #[must_use]
+    pub fn buffered(&self) -> usize {
+        self.hi - self.lo
+    }
+
+    /// Appends bytes of the stream.
+    pub fn push(&mut self, data: &[u8]) {
+        let n = data.len();
+        self.spare(n)[..n].copy_from_slice(data);
+        self.commit(n);
+    }
+
+    /// Free space of at least `min` bytes at the end of the buffer, compacting
+    /// or growing it as needed; fill it, then call [`Self::commit`].
+    fn spare(&mut self, min: usize) -> &mut [u8] {
+        if self.buf.len() - self.hi < min && self.lo > 0 {
+            self.buf.copy_within(self.lo..self.hi, 0);
+            self.hi -= self.lo;
+            self.lo = 0;
+        }
+        if self.buf.len() - self.hi < min {
+            let want = (self.hi + min).max(self.buf.len() * 2).max(CHUNK);
+            self.buf.resize(want, 0);
+        }
+        &mut self.buf[self.hi..]
+    }
+
+    fn commit(&mut self, n: usize) {
+        self.hi += n;
     }
 
     fn advance(&mut self, n: usize) {
@@ -136,68 +168,26 @@ impl<R: Read> Reader<R> {
         self.pos += n as u64;
     }
 
-    /// Makes at least `need` bytes available at `lo`; false if the input ends first.
-    fn fill(&mut self, need: usize) -> io::Result<bool> {
-        if self.hi - self.lo >= need {
-            return Ok(true);
+    /// Looks for the next position that could start a record header; false if
+    /// more input is needed to know.
+    fn scan(&mut self) -> bool {
+        let w = &self.buf[self.lo..self.hi];
+        if let Some(i) = w
+            .windows(4)
+            .position(|h| h[0] == 0x12 && h[1] == 0x05 && h[2] == 0 && (1..=0x11).contains(&h[3]))
+        {
+            self.advance(i);
+            self.resyncing = false;
+            return true;
         }
-        if self.lo > 0 {
-            self.buf.copy_within(self.lo..self.hi, 0);
-            self.hi -= self.lo;
-            self.lo = 0;
-        }
-        while self.hi < need {
-            if self.eof {
-                return Ok(false);
-            }
-            if self.hi == self.buf.len() {
-                let grow = (self.buf.len() * 2).max(CHUNK).min(need.max(CHUNK));
-                self.buf.resize(grow.max(self.hi + 1), 0);
-            }
-            match self.src.read(&mut self.buf[self.hi..]) {
-                Ok(0) => self.eof = true,
-                Ok(n) => self.hi += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(true)
-    }
-
-    /// Skips ahead to the next position that looks like a record header.
-    fn resync(&mut self) -> io::Result<()> {
-        self.advance(1);
-        loop {
-            if !self.fill(4)? {
-                let n = self.hi - self.lo;
-                self.advance(n);
-                return Ok(());
-            }
-            let w = &self.buf[self.lo..self.hi];
-            if let Some(i) = w.windows(4).position(|h| {
-                h[0] == 0x12 && h[1] == 0x05 && h[2] == 0 && (1..=0x11).contains(&h[3])
-            }) {
-                self.advance(i);
-                return Ok(());
-            }
-            let n = w.len() - 3;
-            self.advance(n);
-        }
-    }
-
-    fn fatal(&mut self, offset: u64, record_type: Option<u16>, kind: ReadErrorKind) -> ReadError {
-        self.done = true;
-        ReadError {
-            offset,
-            record_type,
-            kind,
-        }
+        let n = w.len().saturating_sub(3);
+        self.advance(n);
+        false
     }
 
     fn framing(&mut self, offset: u64, record_type: Option<u16>, kind: ReadErrorKind) -> ReadError {
-        if let Err(e) = self.resync() {
-            return self.fatal(offset, record_type, ReadErrorKind::Io(e));
-        }
+        self.advance(1);
+        self.resyncing = true;
         ReadError {
             offset,
             record_type,
@@ -205,31 +195,21 @@ impl<R: Read> Reader<R> {
         }
     }
 
-    /// The next record, `Ok(None)` at the end of the input.
+    /// The next complete record; `Ok(None)` when more input is needed.
+    ///
+    /// After an error the bad record (or the corrupt header byte) has been
+    /// skipped: call again to go on.
     pub fn next_record(&mut self) -> Result<Option<Record>, ReadError> {
         loop {
-            if self.done {
+            if self.resyncing && !self.scan() {
+                self.need = 4;
                 return Ok(None);
             }
             let start = self.pos;
-            match self.fill(8) {
-                Err(e) => return Err(self.fatal(start, None, e.into())),
-                Ok(false) => {
-                    let have = self.hi - self.lo;
-                    if have == 0 {
-                        self.done = true;
-                        return Ok(None);
-                    }
-                    self.advance(have);
-                    return Err(self.fatal(
-                        start,
-                        None,
-                        ReadErrorKind::Truncated {
-                            missing: (8 - have) as u64,
-                        },
-                    ));
-                }
-                Ok(true) => {}
+            let avail = self.hi - self.lo;
+            if avail < 8 {
+                self.need = 8;
+                return Ok(None);
             }
             let h = &self.buf[self.lo..self.lo + 8];
             let magic = u16::from_be_bytes([h[0], h[1]]);
@@ -252,19 +232,9 @@ impl<R: Read> Reader<R> {
                 ));
             }
             let total = 8 + len as usize;
-            match self.fill(total) {
-                Err(e) => return Err(self.fatal(start, Some(kind), e.into())),
-                Ok(false) => {
-                    let have = self.hi - self.lo;
-                    self.advance(have);
-                    let missing = (total - have) as u64;
-                    return Err(self.fatal(
-                        start,
-                        Some(kind),
-                        ReadErrorKind::Truncated { missing },
-                    ));
-                }
-                Ok(true) => {}
+            if avail < total {
+                self.need = total;
+                return Ok(None);
             }
             let wanted = is_state_type(kind) || self.filter.is_none_or(|f| f.contains(kind));
             if !wanted {
@@ -289,6 +259,119 @@ impl<R: Read> Reader<R> {
                             at: start + 8 + de.pos as u64,
                             kind: de.kind,
                         },
+                    });
+                }
+            }
+        }
+    }
+
+    /// Declares the end of the stream: an error if it ends inside a record
+    /// (the partial record is dropped).
+    pub fn finish(&mut self) -> Result<(), ReadError> {
+        let avail = self.hi - self.lo;
+        let start = self.pos;
+        if avail == 0 || self.resyncing {
+            self.advance(avail);
+            return Ok(());
+        }
+        let (record_type, missing) = if avail >= 8 {
+            let h = &self.buf[self.lo..self.lo + 8];
+            let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+            (
+                Some(u16::from_be_bytes([h[2], h[3]])),
+                (8 + u64::from(len)).saturating_sub(avail as u64),
+            )
+        } else {
+            (None, (8 - avail) as u64)
+        };
+        self.advance(avail);
+        Err(ReadError {
+            offset: start,
+            record_type,
+            kind: ReadErrorKind::Truncated { missing },
+        })
+    }
+}
+
+/// Reads warts records one at a time from any byte stream, in constant memory
+/// (one record plus a 256 KiB buffer).
+///
+/// Bad records do not end the stream: after a recoverable [`ReadError`] the
+/// next call continues with the following record (for a corrupt header, with
+/// the next position that looks like a record header).
+pub struct Reader<R> {
+    src: R,
+    dec: Decoder,
+    eof: bool,
+    done: bool,
+}
+
+impl<R: Read> Reader<R> {
+    /// A reader over uncompressed warts bytes (see [`crate::open`] and
+    /// [`crate::decompress`] for compressed input).
+    pub fn new(src: R) -> Self {
+        Self {
+            src,
+            dec: Decoder::new(),
+            eof: false,
+            done: false,
+        }
+    }
+
+    /// Sets the largest record body accepted; longer records are reported as
+    /// errors and skipped.
+    #[must_use]
+    pub fn with_max_record_len(mut self, max: u32) -> Self {
+        self.dec.max_len = max;
+        self
+    }
+
+    /// See [`Decoder::set_filter`].
+    pub fn set_filter(&mut self, filter: Option<TypeFilter>) {
+        self.dec.set_filter(filter);
+    }
+
+    /// Bytes of the (uncompressed) stream consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.dec.offset()
+    }
+
+    /// The underlying reader.
+    pub fn into_inner(self) -> R {
+        self.src
+    }
+
+    /// The next record, `Ok(None)` at the end of the input.
+    pub fn next_record(&mut self) -> Result<Option<Record>, ReadError> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            if let Some(rec) = self.dec.next_record()? {
+                return Ok(Some(rec));
+            }
+            if self.eof {
+                self.done = true;
+                self.dec.finish()?;
+                return Ok(None);
+            }
+            // Ask for a good-sized gap so reads stay large; compaction moves at most one partial record.
+            let want = self
+                .dec
+                .need
+                .saturating_sub(self.dec.buffered())
+                .max(CHUNK / 4);
+            let spare = self.dec.spare(want);
+            match self.src.read(spare) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.dec.commit(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.done = true;
+                    return Err(ReadError {
+                        offset: self.dec.offset(),
+                        record_type: None,
+                        kind: e.into(),
                     });
                 }
             }

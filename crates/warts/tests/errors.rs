@@ -257,3 +257,43 @@ fn compressed_files_write_and_read_back() {
         }
     }
 }
+
+#[test]
+fn push_decoder_matches_the_reader_however_bytes_arrive() {
+    let data = testdata("dealias.warts");
+    let want: Vec<Record> = Reader::new(&data[..]).map(Result::unwrap).collect();
+    for piece in [1usize, 7, 100, 4096] {
+        let mut dec = vantage_warts::Decoder::new();
+        let mut got = Vec::new();
+        for chunk in data.chunks(piece) {
+            dec.push(chunk);
+            while let Some(r) = dec.next_record().unwrap() {
+                got.push(r);
+            }
+        }
+        dec.finish().unwrap();
+        assert_eq!(got, want, "pieces of {piece} bytes");
+        assert_eq!(dec.offset(), data.len() as u64);
+    }
+    // One record per push, as control-socket DATA objects deliver them.
+    let mut dec = vantage_warts::Decoder::new();
+    let mut got = Vec::new();
+    let mut off = 0;
+    while off < data.len() {
+        let len = u32::from_be_bytes(data[off + 4..off + 8].try_into().unwrap()) as usize;
+        dec.push(&data[off..off + 8 + len]);
+        got.extend(dec.next_record().unwrap());
+        assert_eq!(dec.buffered(), 0);
+        off += 8 + len;
+    }
+    assert_eq!(got, want);
+    // Ending inside a record is reported by finish.
+    let mut dec = vantage_warts::Decoder::new();
+    dec.push(&data[..data.len() - 3]);
+    while dec.next_record().unwrap().is_some() {}
+    let e = dec.finish().unwrap_err();
+    assert!(
+        matches!(e.kind, ReadErrorKind::Truncated { missing: 3 }),
+        "{e}"
+    );
+}
