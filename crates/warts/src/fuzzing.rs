@@ -2,7 +2,7 @@
 
 use vantage_model::Record;
 
-use crate::{ReadErrorKind, Reader, WriteError, Writer};
+use crate::{Decoder, ReadError, ReadErrorKind, Reader, WriteError, Writer};
 
 /// Parses `data` as a warts stream, skipping bad records; every record parsed
 /// is written again and read back, and must come back equal.
@@ -12,24 +12,55 @@ use crate::{ReadErrorKind, Reader, WriteError, Writer};
 /// or a record that does not survive the round trip.
 pub fn warts_read(data: &[u8]) {
     let mut reader = Reader::new(data).with_max_record_len(1 << 20);
+    let mut seen: Vec<Result<Record, u64>> = Vec::new();
     loop {
         match reader.next_record() {
             Ok(None) => break,
-            Ok(Some(rec)) => reencode(&rec),
+            Ok(Some(rec)) => {
+                reencode(&rec);
+                seen.push(Ok(rec));
+            }
             Err(e) => {
-                let text = e.to_string();
-                assert!(text.contains("byte offset"), "error without offset: {text}");
-                if let ReadErrorKind::Decode { at, .. } = e.kind {
-                    assert!(
-                        at >= e.offset + 8 && at <= data.len() as u64,
-                        "bad error offset {at}: {text}"
-                    );
-                }
+                check_error(&e, data.len());
+                seen.push(Err(e.offset));
                 if !e.is_recoverable() {
                     break;
                 }
             }
         }
+    }
+    // The push decoder, fed in three uneven pieces, must see the same stream.
+    let mut dec = Decoder::new().with_max_record_len(1 << 20);
+    let mut pushed: Vec<Result<Record, u64>> = Vec::new();
+    let (a, b) = (data.len() / 3, data.len() * 2 / 3 + 1);
+    for piece in [
+        &data[..a],
+        &data[a..b.min(data.len())],
+        &data[b.min(data.len())..],
+    ] {
+        dec.push(piece);
+        loop {
+            match dec.next_record() {
+                Ok(None) => break,
+                Ok(Some(rec)) => pushed.push(Ok(rec)),
+                Err(e) => pushed.push(Err(e.offset)),
+            }
+        }
+    }
+    if let Err(e) = dec.finish() {
+        pushed.push(Err(e.offset));
+    }
+    assert_eq!(pushed, seen, "push decoder and reader disagree");
+}
+
+fn check_error(e: &ReadError, len: usize) {
+    let text = e.to_string();
+    assert!(text.contains("byte offset"), "error without offset: {text}");
+    if let ReadErrorKind::Decode { at, .. } = e.kind {
+        assert!(
+            at >= e.offset + 8 && at <= len as u64,
+            "bad error offset {at}: {text}"
+        );
     }
 }
 
