@@ -14,6 +14,24 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
     6061626364656667686970717273747576777879\
     8081828384858687888990919293949596979899";
 
+/// How many decimal digits `v` has (at least 1).
+#[inline]
+fn decimal_digits(v: u64) -> usize {
+    const POW10: [u64; 20] = {
+        let mut t = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    // log10 estimate from the bit length, corrected by one comparison.
+    let bits = 64 - (v | 1).leading_zeros() as usize;
+    let t = (bits * 1233) >> 12;
+    t + usize::from(v >= POW10[t.min(19)])
+}
+
 /// Appends JSON text to a byte buffer. Everything written is ASCII, so the
 /// buffer stays valid UTF-8.
 pub(crate) struct Out<'a> {
@@ -21,8 +39,10 @@ pub(crate) struct Out<'a> {
 }
 
 impl Out<'_> {
-    /// Literal text (keys, punctuation, fixed names).
-    #[inline]
+    /// Literal text (keys, punctuation, fixed names). Always inlined so that
+    /// constant strings are copied with a few moves instead of a `memcpy` call.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
     pub fn s(&mut self, s: &str) {
         self.b.extend_from_slice(s.as_bytes());
     }
@@ -30,13 +50,25 @@ impl Out<'_> {
     /// An unsigned decimal.
     #[inline]
     pub fn u(&mut self, v: impl Into<u64>) {
-        let mut v: u64 = v.into();
+        let v: u64 = v.into();
         if v < 10 {
             self.b.push(b'0' + v as u8);
-            return;
+        } else if v < 100 {
+            let pair = v as usize * 2;
+            self.b.extend_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        } else {
+            self.u_long(v);
         }
+    }
+
+    /// An unsigned decimal of at least three digits.
+    fn u_long(&mut self, mut v: u64) {
+        let n = decimal_digits(v);
+        // Digits are laid out left-aligned in a fixed-size buffer, which is
+        // copied whole (a constant-size copy, no `memcpy` call) and then
+        // trimmed to the digits.
         let mut tmp = [0u8; 20];
-        let mut i = tmp.len();
+        let mut i = n;
         while v >= 100 {
             let pair = (v % 100) as usize * 2;
             v /= 100;
@@ -45,13 +77,13 @@ impl Out<'_> {
         }
         if v >= 10 {
             let pair = v as usize * 2;
-            i -= 2;
-            tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+            tmp[0..2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
         } else {
-            i -= 1;
-            tmp[i] = b'0' + v as u8;
+            tmp[0] = b'0' + v as u8;
         }
-        self.b.extend_from_slice(&tmp[i..]);
+        let len = self.b.len();
+        self.b.extend_from_slice(&tmp);
+        self.b.truncate(len + n);
     }
 
     /// A signed decimal.
@@ -63,15 +95,16 @@ impl Out<'_> {
         self.u(v.unsigned_abs());
     }
 
-    /// `"key":` followed by an unsigned decimal, after `sep`.
-    #[inline]
+    /// A key (with its separator and colon) and an unsigned decimal.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
     pub fn ku(&mut self, key: &str, v: impl Into<u64>) {
         self.s(key);
         self.u(v);
     }
 
     /// A number with exactly `digits` digits, zero-padded.
-    fn padded(&mut self, v: u64, digits: usize) {
+    pub fn padded(&mut self, v: u64, digits: usize) {
         let mut tmp = [b'0'; 20];
         let mut v = v;
         for slot in tmp[..digits].iter_mut().rev() {
@@ -93,7 +126,8 @@ impl Out<'_> {
     }
 
     /// `{"sec":S,"usec":U}` (`spaced`: `{"sec":S, "usec":U}`).
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
     pub fn tv(&mut self, t: Timestamp, spaced: bool) {
         self.s("{\"sec\":");
         self.u(t.sec);
@@ -122,12 +156,14 @@ impl Out<'_> {
     }
 
     fn ipv4(&mut self, a: Ipv4Addr) {
-        for (i, o) in a.octets().iter().enumerate() {
-            if i > 0 {
-                self.b.push(b'.');
-            }
-            self.u(*o);
-        }
+        let [o1, o2, o3, o4] = a.octets();
+        self.u(o1);
+        self.b.push(b'.');
+        self.u(o2);
+        self.b.push(b'.');
+        self.u(o3);
+        self.b.push(b'.');
+        self.u(o4);
     }
 
     /// IPv6 as glibc's `inet_ntop` writes it: lower-case hex, the longest run
@@ -325,6 +361,18 @@ mod tests {
         assert_eq!(with(|o| o.u(u64::MAX)), "18446744073709551615");
         for v in [1u64, 9, 10, 99, 100, 101, 999, 1000, 65535, 1_795_749_597] {
             assert_eq!(with(|o| o.u(v)), v.to_string());
+        }
+        let mut v = 1u64;
+        for _ in 0..64 {
+            for w in [v - 1, v, v + 1] {
+                assert_eq!(with(|o| o.u(w)), w.to_string());
+            }
+            v = v.wrapping_mul(3).max(2);
+        }
+        for p in 0..20 {
+            let w = 10u64.pow(p);
+            assert_eq!(with(|o| o.u(w)), w.to_string());
+            assert_eq!(with(|o| o.u(w - 1)), (w - 1).to_string());
         }
         assert_eq!(with(|o| o.i(-42)), "-42");
         assert_eq!(with(|o| o.ms(Duration::from_micros(12_345))), "12.345");

@@ -257,35 +257,141 @@ fn no_responses(o: &mut Out<'_>, p: &Ping) {
     }
 }
 
+/// Ping statistics as scamper computes them (see [`Ping::stats`], which
+/// this matches), without allocating when the replies are in probe order, as
+/// warts stores them.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Stats {
+    replies: u32,
+    ndups: u32,
+    nerrs: u32,
+    npend: u32,
+    /// min, max, avg, stddev in microseconds, when there are target replies.
+    rtts: Option<(u64, u64, u64, u64)>,
+}
+
+fn stats(p: &Ping) -> Stats {
+    let sorted = p.replies.windows(2).all(|w| w[0].probe_id <= w[1].probe_id);
+    if !sorted {
+        let st = p.stats();
+        let us = |d: Option<Duration>| d.map_or(0, |d| d.as_micros() as u64);
+        return Stats {
+            replies: st.nreplies,
+            ndups: st.ndups,
+            nerrs: st.nerrs,
+            npend: st.npending,
+            rtts: st.min_rtt.map(|_| {
+                (
+                    us(st.min_rtt),
+                    us(st.max_rtt),
+                    us(st.avg_rtt),
+                    us(st.stddev_rtt),
+                )
+            }),
+        };
+    }
+    let mut st = Stats::default();
+    let (mut min, mut max, mut sum, mut n) = (u64::MAX, 0u64, 0u128, 0u64);
+    let mut last_pending = None;
+    let mut last_target = None;
+    for r in &p.replies {
+        if r.flags.contains(PingReplyFlags::PENDING) && last_pending != Some(r.probe_id) {
+            st.npend += 1;
+            last_pending = Some(r.probe_id);
+        }
+        if !p.is_from_target(r) {
+            st.nerrs += 1;
+            continue;
+        }
+        let us = u64::try_from(r.rtt.as_micros()).unwrap_or(u64::MAX);
+        min = min.min(us);
+        max = max.max(us);
+        sum += u128::from(us);
+        n += 1;
+        if last_target == Some(r.probe_id) && r.probe_id < p.probes_sent {
+            st.ndups += 1;
+        } else {
+            st.replies += 1;
+        }
+        last_target = Some(r.probe_id);
+    }
+    if n > 0 {
+        let avg = sum / u128::from(n);
+        let mut var = 0u128;
+        for r in &p.replies {
+            if p.is_from_target(r) {
+                let us = r.rtt.as_micros();
+                var += us.abs_diff(avg).pow(2);
+            }
+        }
+        var /= u128::from(n);
+        st.rtts = Some((min, max, avg as u64, isqrt(var) as u64));
+    }
+    st
+}
+
+/// The integer square root (floor).
+fn isqrt(v: u128) -> u128 {
+    let mut x = (v as f64).sqrt() as u128;
+    while x * x > v {
+        x -= 1;
+    }
+    while (x + 1) * (x + 1) <= v {
+        x += 1;
+    }
+    x
+}
+
+/// `num / den` (0 < num < den) with two decimals, as C's `printf("%.2f")`
+/// prints the double nearest to it: the binary value rounded exactly, ties
+/// to even.
+fn fixed2(o: &mut Out<'_>, num: u32, den: u32) {
+    let d = f64::from(num) / f64::from(den);
+    let bits = d.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let mant = u128::from((bits & ((1u64 << 52) - 1)) | (1u64 << 52));
+    // d = mant / 2^shift; for 0 < d < 1 the shift is at least 53.
+    let shift = 1075 - exp;
+    if !(1..120).contains(&shift) {
+        let _ = write!(o.b, "{d:.2}");
+        return;
+    }
+    let scaled = mant * 100;
+    let mut q = scaled >> shift;
+    let rem = scaled & ((1u128 << shift) - 1);
+    let half = 1u128 << (shift - 1);
+    if rem > half || (rem == half && q & 1 == 1) {
+        q += 1;
+    }
+    o.u((q / 100) as u64);
+    o.s(".");
+    o.padded((q % 100) as u64, 2);
+}
+
 fn statistics(o: &mut Out<'_>, p: &Ping) {
-    let st = p.stats();
-    o.ku(",\"statistics\":{\"replies\":", st.nreplies);
+    let st = stats(p);
+    o.ku(",\"statistics\":{\"replies\":", st.replies);
     let sent = u32::from(p.probes_sent);
-    if sent > st.npending {
+    if sent > st.npend {
         o.s(",\"loss\":");
-        let base = sent - st.npending;
-        if st.nreplies == 0 {
+        let base = sent - st.npend;
+        if st.replies == 0 {
             o.s("1");
-        } else if st.nreplies >= base {
+        } else if st.replies >= base {
             o.s("0");
         } else {
-            let loss = f64::from(base - st.nreplies) / f64::from(base);
-            let _ = write!(o.b, "{loss:.2}");
+            fixed2(o, base - st.replies, base);
         }
     }
-    if let (Some(min), Some(max), Some(avg), Some(sd)) =
-        (st.min_rtt, st.max_rtt, st.avg_rtt, st.stddev_rtt)
-    {
-        {
-            o.s(",\"min\":");
-            o.ms(min);
-            o.s(",\"max\":");
-            o.ms(max);
-            o.s(",\"avg\":");
-            o.ms(avg);
-            o.s(",\"stddev\":");
-            o.ms(sd);
-        }
+    if let Some((min, max, avg, sd)) = st.rtts {
+        o.s(",\"min\":");
+        o.ms(Duration::from_micros(min));
+        o.s(",\"max\":");
+        o.ms(Duration::from_micros(max));
+        o.s(",\"avg\":");
+        o.ms(Duration::from_micros(avg));
+        o.s(",\"stddev\":");
+        o.ms(Duration::from_micros(sd));
     }
     if st.ndups > 0 {
         o.ku(",\"ndups\":", st.ndups);
@@ -293,8 +399,69 @@ fn statistics(o: &mut Out<'_>, p: &Ping) {
     if st.nerrs > 0 {
         o.ku(",\"nerrs\":", st.nerrs);
     }
-    if st.npending > 0 {
-        o.ku(",\"npend\":", st.npending);
+    if st.npend > 0 {
+        o.ku(",\"npend\":", st.npend);
     }
     o.s("}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use vantage_model::{Addr, PingMethod, PingReply, Timestamp};
+
+    #[test]
+    fn two_decimals_like_printf() {
+        for den in 1..=400u32 {
+            for num in 1..den {
+                let mut v = Vec::new();
+                fixed2(&mut Out { b: &mut v }, num, den);
+                let d = f64::from(num) / f64::from(den);
+                assert_eq!(
+                    String::from_utf8(v).unwrap(),
+                    format!("{d:.2}"),
+                    "{num}/{den}"
+                );
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn stats_match_the_model(
+            replies in proptest::collection::vec((0u16..8, 0u64..100_000, any::<bool>(), 0u8..4), 0..12),
+            sent in 0u16..10,
+            method in 0u8..11,
+            sort in any::<bool>(),
+        ) {
+            let dst: Addr = "192.0.2.1".parse().unwrap();
+            let mut p = Ping::new(dst, Timestamp::new(1, 0));
+            p.method = PingMethod::from_code(method);
+            p.probes_sent = sent;
+            for (id, rtt, pending, kind) in replies {
+                let mut r = PingReply::new(id, dst, Duration::from_micros(rtt));
+                (r.reply_proto, r.icmp_type, r.icmp_code) =
+                    [(1, 0, 0), (1, 3, 3), (6, 0, 0), (1, 11, 0)][usize::from(kind)];
+                if pending {
+                    r.flags |= PingReplyFlags::PENDING;
+                }
+                p.replies.push(r);
+            }
+            if sort {
+                p.replies.sort_by_key(|r| r.probe_id);
+            }
+            let model = p.stats();
+            let ours = stats(&p);
+            prop_assert_eq!(ours.replies, model.nreplies);
+            prop_assert_eq!(ours.ndups, model.ndups);
+            prop_assert_eq!(ours.nerrs, model.nerrs);
+            prop_assert_eq!(ours.npend, model.npending);
+            let us = |d: Option<Duration>| d.map(|d| d.as_micros() as u64);
+            prop_assert_eq!(ours.rtts.map(|r| r.0), us(model.min_rtt));
+            prop_assert_eq!(ours.rtts.map(|r| r.1), us(model.max_rtt));
+            prop_assert_eq!(ours.rtts.map(|r| r.2), us(model.avg_rtt));
+            prop_assert_eq!(ours.rtts.map(|r| r.3), us(model.stddev_rtt));
+        }
+    }
 }
