@@ -20,27 +20,25 @@ BIN=${CARGO_TARGET_DIR:-target}/release
 VANTAGE=$BIN/vantage
 GEN=$BIN/examples/warts_bench
 
-now() { date +%s.%N; }
-
-# rate LABEL RECORDS BYTES SECONDS
+# rate LABEL RECORDS BYTES WALL CPU
 rate() {
-  awk -v l="$1" -v n="$2" -v b="$3" -v s="$4" 'BEGIN {
-    printf "  %-28s %8.2f s %12.0f records/s %9.1f MB/s\n", l, s, n / s, b / s / 1e6 }'
+  awk -v l="$1" -v n="$2" -v b="$3" -v w="$4" -v c="$5" 'BEGIN {
+    printf "  %-24s %7.2f s wall %7.2f s cpu %10.0f records/s %8.1f MB/s (wall; %.0f records/s by cpu)\n",
+      l, w, c, n / w, b / w / 1e6, n / c }'
 }
 
-# timed LABEL RECORDS BYTES COMMAND...: runs the command (stdout to /dev/null), prints its rate,
-# and leaves the elapsed seconds in $ELAPSED.
+# timed LABEL RECORDS BYTES COMMAND...: runs the command (output to /dev/null) and prints its
+# rates; leaves the wall and cpu (user + system) seconds in $WALL and $CPU.
 timed() {
-  local label=$1 n=$2 bytes=$3
+  local label=$1 n=$2 bytes=$3 t
   shift 3
-  local t0 t1
-  t0=$(now)
-  "$@" >/dev/null
-  t1=$(now)
-  ELAPSED=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
-  rate "$label" "$n" "$bytes" "$ELAPSED"
+  t=$( { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>&1 )
+  WALL=$(echo "$t" | awk '{ print $1 }')
+  CPU=$(echo "$t" | awk '{ print $2 + $3 }')
+  rate "$label" "$n" "$bytes" "$WALL" "$CPU"
 }
 
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for kind in ping trace; do
   if [ "$kind" = ping ]; then n=$PINGS; else n=$TRACES; fi
   file=$DIR/bench-$kind.warts
@@ -52,10 +50,11 @@ for kind in ping trace; do
   cat "$file" >/dev/null # warm the page cache
   timed "vantage read" "$records" "$bytes" "$GEN" read "$file"
   timed "vantage warts2json" "$records" "$bytes" "$VANTAGE" warts2json "$file"
-  ours=$ELAPSED
+  ours_wall=$WALL ours_cpu=$CPU
   if command -v sc_warts2json >/dev/null; then
     timed "sc_warts2json (Debian)" "$records" "$bytes" sc_warts2json "$file"
-    awk -v a="$ELAPSED" -v b="$ours" 'BEGIN { printf "  warts->JSON speed-up over sc_warts2json: %.1fx\n", a / b }'
+    awk -v a="$WALL" -v b="$ours_wall" -v c="$CPU" -v d="$ours_cpu" 'BEGIN {
+      printf "  warts->JSON speed-up over sc_warts2json: %.1fx wall, %.1fx cpu\n", a / b, c / d }'
   else
     echo "  sc_warts2json not installed (apt-get install scamper): no ratio"
   fi
