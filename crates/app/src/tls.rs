@@ -49,7 +49,9 @@ impl TlsInfo {
 /// prove it holds the key fails the handshake).
 #[derive(Debug)]
 pub(crate) struct RecordingVerifier {
-    inner: Arc<WebPkiServerVerifier>,
+    /// `None` when there are no trust roots: every chain is then "not verified".
+    inner: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
     pub(crate) seen: Arc<Mutex<TlsInfo>>,
 }
 
@@ -58,11 +60,18 @@ impl RecordingVerifier {
         roots: Arc<rustls::RootCertStore>,
         provider: Arc<CryptoProvider>,
     ) -> Result<Self, String> {
-        let inner = WebPkiServerVerifier::builder_with_provider(roots, provider)
-            .build()
-            .map_err(|e| format!("cannot set up certificate verification: {e}"))?;
+        let inner = if roots.is_empty() {
+            None
+        } else {
+            Some(
+                WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+                    .build()
+                    .map_err(|e| format!("cannot set up certificate verification: {e}"))?,
+            )
+        };
         Ok(Self {
             inner,
+            provider,
             seen: Arc::new(Mutex::new(TlsInfo::default())),
         })
     }
@@ -77,20 +86,20 @@ impl ServerCertVerifier for RecordingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let verdict = self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        );
+        let verdict = match &self.inner {
+            Some(v) => v
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            None => Err("no trust anchors are configured".to_owned()),
+        };
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         seen.certs = std::iter::once(end_entity)
             .chain(intermediates)
             .map(|c| c.as_ref().to_vec())
             .collect();
         seen.verified = true;
-        seen.verify_error = verdict.err().map(|e| e.to_string());
+        seen.verify_error = verdict.err();
         Ok(ServerCertVerified::assertion())
     }
 
@@ -100,7 +109,12 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -109,11 +123,18 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

@@ -2,7 +2,11 @@
 //! and ones that send garbage, close early or never answer. Every case must end with a
 //! recorded result (and the right stop reason), never a hang. No root needed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::many_single_char_names)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::many_single_char_names
+)]
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
