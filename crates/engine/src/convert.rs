@@ -58,15 +58,22 @@ pub(crate) fn build(d: &ProbeDesc<'_>, buf: &mut Vec<u8>) -> Result<(), Error> {
             },
             chosen(csum),
         ),
-        L4Desc::Timestamp { id, seq, originate } => (
+        L4Desc::Timestamp {
+            id,
+            seq,
+            originate,
+            payload,
+            csum,
+        } => (
             Transport::IcmpTimestamp {
                 ident: id,
                 seq_no: seq,
                 originate,
                 receive: 0,
                 transmit: 0,
+                payload,
             },
-            None,
+            chosen(csum),
         ),
         L4Desc::Udp {
             sport,

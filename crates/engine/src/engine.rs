@@ -91,6 +91,14 @@ pub enum Event {
         /// What it measured.
         result: Measurement,
     },
+    /// A running task's result so far (stop reason "inprogress"), emitted
+    /// after every N replies when the measurement asked for it (`-y N`).
+    Progress {
+        /// Which task.
+        task: TaskId,
+        /// What it has measured so far.
+        result: Measurement,
+    },
 }
 
 /// Engine settings.
@@ -189,6 +197,7 @@ pub struct Engine {
     events: VecDeque<Event>,
     stats: EngineStats,
     last_now: Option<Instant>,
+    due_scratch: Vec<SlotRef>,
 }
 
 impl fmt::Debug for Engine {
@@ -231,6 +240,7 @@ impl Engine {
             events: VecDeque::new(),
             stats: EngineStats::default(),
             last_now: None,
+            due_scratch: Vec::new(),
         })
     }
 
@@ -379,7 +389,7 @@ impl Engine {
             self.finish(r);
             return;
         }
-        let deadline = m.next_deadline();
+        let deadline = m.next_deadline(now);
         let due = m.wants_send(now);
         self.timers.set(r, &mut slot.timer, deadline);
         if due && !slot.queued {
@@ -412,7 +422,7 @@ impl Engine {
         }
         self.events.push_back(Event::Finished {
             task: id,
-            result: m.into_result(),
+            result: m.result(),
         });
         let now = self.last_now;
         for (w, k) in woken {
@@ -487,8 +497,12 @@ impl Engine {
     }
 
     /// Lets time advance to `now`: handles every deadline that passed.
+    ///
+    /// Each task is handled at most once per call (its due timers are
+    /// collected first), so a task can never keep this call busy.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.last_now = Some(now);
+        let mut due = std::mem::take(&mut self.due_scratch);
         loop {
             let slots = &self.slots;
             let look = |s: SlotRef| {
@@ -500,13 +514,20 @@ impl Engine {
             let Some(r) = self.timers.pop_due(now, &look) else {
                 break;
             };
-            let slot = &mut self.slots[r.index as usize];
-            slot.timer.fired();
-            if let Some((_, m)) = slot.task.as_mut() {
+            self.slots[r.index as usize].timer.fired();
+            due.push(r);
+        }
+        for &r in &due {
+            if !self.live(r) {
+                continue;
+            }
+            if let Some((_, m)) = self.slots[r.index as usize].task.as_mut() {
                 m.handle_timeout(now);
             }
             self.refresh(r, now);
         }
+        due.clear();
+        self.due_scratch = due;
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) (or, when probes wait
@@ -591,10 +612,23 @@ impl Engine {
             self.stats.unmatched += 1;
             return Handled::Unmatched;
         }
+        let mut progress = None;
         let matched = self.slots[r.index as usize]
             .task
             .as_mut()
-            .is_some_and(|(_, m)| m.handle_reply(now, rx));
+            .is_some_and(|(id, m)| {
+                let matched = m.handle_reply(now, rx);
+                if matched && m.progress_due() {
+                    progress = Some(Event::Progress {
+                        task: *id,
+                        result: m.result(),
+                    });
+                }
+                matched
+            });
+        if let Some(ev) = progress {
+            self.events.push_back(ev);
+        }
         self.refresh(r, now);
         if matched {
             self.stats.matched += 1;

@@ -88,9 +88,15 @@ pub(crate) enum L4Desc<'a> {
         payload: &'a [u8],
         csum: Option<u16>,
     },
-    /// ICMPv4 timestamp request with an originate timestamp (no payload:
-    /// `vantage-wire` cannot append one yet).
-    Timestamp { id: u16, seq: u16, originate: u32 },
+    /// ICMPv4 timestamp request with an originate timestamp; `csum` as for
+    /// echo requests.
+    Timestamp {
+        id: u16,
+        seq: u16,
+        originate: u32,
+        payload: &'a [u8],
+        csum: Option<u16>,
+    },
     /// UDP; `csum` forces the UDP checksum through the first two payload bytes.
     Udp {
         sport: u16,

@@ -79,6 +79,7 @@ pub(crate) struct PingTask {
     next_send: Option<Instant>,
     end_at: Option<Instant>,
     answered: u16,
+    since_progress: u16,
     claimed: Vec<FlowKey>,
     blocked: Option<FlowKey>,
     stop: Option<PingStop>,
@@ -165,6 +166,7 @@ impl PingTask {
             next_send: Some(now),
             end_at: None,
             answered: 0,
+            since_progress: 0,
             claimed: Vec::new(),
             blocked: None,
             stop: None,
@@ -358,6 +360,8 @@ impl PingTask {
                 id: self.sport,
                 seq: self.dport_of(i),
                 originate: ms_since_midnight(self.wall_at(now)),
+                payload,
+                csum: spec.icmp_sum,
             },
             m if m.is_udp() => L4Desc::Udp {
                 sport: self.sport_of(i),
@@ -572,14 +576,15 @@ impl Machine for PingTask {
         self.stop.is_none() && self.blocked.is_none() && self.next_send.is_some_and(|t| t <= now)
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
+    fn next_deadline(&self, now: Instant) -> Option<Instant> {
         if self.stop.is_some() {
             return None;
         }
+        // a due probe waits in the engine's ready queue, not on a timer
         let send = if self.blocked.is_some() {
             None
         } else {
-            self.next_send
+            self.next_send.filter(|&t| t > now)
         };
         match (send, self.end_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -612,6 +617,7 @@ impl Machine for PingTask {
             self.answered += 1;
         }
         self.replies.push(rec);
+        self.since_progress = self.since_progress.saturating_add(1);
         let all_sent = self.probes.len() >= usize::from(self.spec.attempts);
         if (self.spec.stop_count != 0 && self.answered >= self.spec.stop_count)
             || (all_sent && usize::from(self.answered) >= self.probes.len())
@@ -667,7 +673,16 @@ impl Machine for PingTask {
         }
     }
 
-    fn into_result(self: Box<Self>) -> Measurement {
+    fn progress_due(&mut self) -> bool {
+        let every = u16::from(self.spec.stream);
+        if every == 0 || self.stop.is_some() || self.since_progress < every {
+            return false;
+        }
+        self.since_progress = 0;
+        true
+    }
+
+    fn result(&self) -> Measurement {
         let spec = &self.spec;
         let mut p = Ping::new(
             Addr::from(spec.dst),
@@ -676,7 +691,7 @@ impl Machine for PingTask {
         p.user_id = spec.user_id;
         p.src = Some(Addr::from(self.src));
         p.rtr = spec.rtr.map(Addr::from);
-        p.stop_reason = self.stop.unwrap_or(PingStop::None);
+        p.stop_reason = self.stop.unwrap_or(PingStop::InProgress);
         p.stop_data = self.stop_data;
         p.method = model_method(spec.method);
         let mut flags = PingFlags::empty();

@@ -75,9 +75,11 @@ pub(crate) trait Machine {
     -> Option<SendMeta>;
     /// Whether a probe is due at `now` (and the task is not blocked on a key).
     fn wants_send(&self, now: Instant) -> bool;
-    /// The next instant the task needs [`Machine::handle_timeout`] (a probe
-    /// due, a reply deadline, the end of the measurement).
-    fn next_deadline(&self) -> Option<Instant>;
+    /// The next instant the task needs [`Machine::handle_timeout`]: a reply
+    /// deadline, the end of the measurement, or a probe that falls due
+    /// *after* `now` (a probe already due waits in the ready queue, so it
+    /// must not keep a timer armed at or before `now`).
+    fn next_deadline(&self, now: Instant) -> Option<Instant>;
     /// Time has advanced to `now`.
     fn handle_timeout(&mut self, now: Instant);
     /// A reply whose flow key this task owns. Returns whether it was
@@ -95,6 +97,9 @@ pub(crate) trait Machine {
     fn blocked_on(&self) -> Option<FlowKey>;
     /// The engine handed `key` (which the task was blocked on) to this task.
     fn granted(&mut self, key: FlowKey);
-    /// The result.
-    fn into_result(self: Box<Self>) -> Measurement;
+    /// The result so far (with stop reason "inprogress" while running).
+    fn result(&self) -> Measurement;
+    /// Whether an in-progress result is due (`-y N`: after every N
+    /// replies); asking resets the count.
+    fn progress_due(&mut self) -> bool;
 }

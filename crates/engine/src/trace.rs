@@ -139,6 +139,7 @@ pub(crate) struct TraceTask {
     next_ttl: u16,
     replied_ttls: [u64; 4],
     loopc: u8,
+    since_progress: u16,
     last_tx: Option<Instant>,
     hop_count: u8,
     claimed: Vec<FlowKey>,
@@ -216,6 +217,7 @@ impl TraceTask {
             next_ttl: u16::from(spec.first_hop.max(1)),
             replied_ttls: [0; 4],
             loopc: 0,
+            since_progress: 0,
             last_tx: None,
             hop_count: 0,
             claimed: Vec::new(),
@@ -844,14 +846,16 @@ impl Machine for TraceTask {
         self.next_send().is_some_and(|(at, _)| at.due(now))
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
+    fn next_deadline(&self, now: Instant) -> Option<Instant> {
         if self.stop.is_some() {
             return None;
         }
         let mut best: Option<Instant> = None;
         let mut take = |t: Instant| best = Some(best.map_or(t, |b: Instant| b.min(t)));
+        // a due probe waits in the engine's ready queue, not on a timer
         if self.blocked.is_none()
             && let Some((When::At(t), _)) = self.next_send()
+            && t > now
         {
             take(t);
         }
@@ -903,6 +907,7 @@ impl Machine for TraceTask {
         }
         p.replies += 1;
         let (ttl, lastditch) = (p.ttl, p.lastditch);
+        self.since_progress = self.since_progress.saturating_add(1);
         if lastditch {
             if let Some(ld) = self.lastditch.as_mut() {
                 ld.push(rec);
@@ -976,7 +981,16 @@ impl Machine for TraceTask {
         }
     }
 
-    fn into_result(self: Box<Self>) -> Measurement {
+    fn progress_due(&mut self) -> bool {
+        let every = u16::from(self.spec.stream);
+        if every == 0 || self.stop.is_some() || self.since_progress < every {
+            return false;
+        }
+        self.since_progress = 0;
+        true
+    }
+
+    fn result(&self) -> Measurement {
         let spec = &self.spec;
         let mut t = Trace::new(
             Addr::from(spec.dst),
@@ -985,7 +999,7 @@ impl Machine for TraceTask {
         t.user_id = spec.user_id;
         t.src = Some(Addr::from(self.src));
         t.rtr = spec.rtr.map(Addr::from);
-        let (reason, data) = self.stop.unwrap_or((TraceStop::None, 0));
+        let (reason, data) = self.stop.unwrap_or((TraceStop::InProgress, 0));
         t.stop_reason = reason;
         t.stop_data = data;
         t.method = model_method(spec.method);
