@@ -501,3 +501,48 @@ pub struct PingStats {
     /// Population standard deviation, truncated to microseconds.
     pub stddev_rtt: Option<Duration>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(id: u16, from: &str, icmp_type: u8, rtt_us: u64) -> PingReply {
+        let mut r = PingReply::new(id, from.parse().unwrap(), Duration::from_micros(rtt_us));
+        r.icmp_type = icmp_type;
+        r
+    }
+
+    #[test]
+    fn stats_count_duplicates_errors_and_loss() {
+        let mut p = Ping::new("192.0.2.1".parse().unwrap(), Timestamp::new(1, 0));
+        p.probes_sent = 4;
+        p.replies = vec![
+            reply(0, "192.0.2.1", 0, 10_000),
+            reply(0, "192.0.2.1", 0, 30_000),
+            reply(1, "192.0.2.254", 11, 5_000),
+            reply(2, "192.0.2.1", 0, 20_000),
+        ];
+        let st = p.stats();
+        assert_eq!(
+            (st.nreplies, st.ndups, st.nerrs, st.nloss, st.npending),
+            (2, 1, 1, 2, 0)
+        );
+        assert_eq!(st.min_rtt, Some(Duration::from_millis(10)));
+        assert_eq!(st.max_rtt, Some(Duration::from_millis(30)));
+        assert_eq!(st.avg_rtt, Some(Duration::from_millis(20)));
+        // Population standard deviation of 10, 30, 20 ms: sqrt(200/3) ms = 8.164 ms.
+        assert_eq!(st.stddev_rtt, Some(Duration::from_micros(8164)));
+        assert_eq!(p.reply(1).map(|r| r.icmp_type), Some(11));
+        assert!(!p.is_from_target(&p.replies[2]));
+    }
+
+    #[test]
+    fn no_replies_means_no_rtts() {
+        let mut p = Ping::new("2001:db8::1".parse().unwrap(), Timestamp::new(1, 0));
+        p.probes_sent = 3;
+        let st = p.stats();
+        assert_eq!((st.nreplies, st.nloss), (0, 3));
+        assert_eq!(st.min_rtt, None);
+        assert_eq!(p.probe_size, 56);
+    }
+}
