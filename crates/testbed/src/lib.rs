@@ -1,14 +1,26 @@
-//! The emulated Internet: network namespaces, veth links, routers and user-space delay.
+//! The emulated Internet: network namespaces, veth links, routers, user-space delay,
+//! services, and the `vantage testbed up|status|down` machinery.
 //!
-//! `vantage-testbed` builds small networks on one Linux machine for Vantage's integration
-//! tests (and, later, for `vantage testbed up|down`). A [`TopologyBuilder`] describes
-//! hosts and routers, the links between them (veth pairs with IPv4 and IPv6 addresses
-//! from 10.0.0.0/8 and fd00::/8, only ever inside the testbed's own namespaces), static and
-//! equal-cost multipath routes, per-link delay and per-node behaviours (no ICMP time
-//! exceeded, ICMP rate limits, drop everything). [`TopologyBuilder::build`] returns a
-//! [`Topology`] handle that runs commands, processes and Rust closures inside nodes, looks
-//! up addresses, and deletes everything it made when dropped, also when a test panics.
-//! [`down`] removes what a crashed run left behind.
+//! Two layers:
+//!
+//! * **Topologies for tests.** A [`TopologyBuilder`] describes hosts and routers, the
+//!   links between them (veth pairs with IPv4 and IPv6 addresses from 10.0.0.0/8 and
+//!   fd00::/8, only ever inside the testbed's own namespaces), static and equal-cost
+//!   multipath routes, per-link delay and per-node behaviours (no ICMP time exceeded, ICMP
+//!   rate limits, drop everything, MPLS label stacks on time exceeded).
+//!   [`TopologyBuilder::build`] returns a [`Topology`] handle that runs commands,
+//!   processes and Rust closures inside nodes, looks up addresses, and deletes everything
+//!   it made when dropped, also when a test panics. [`standard`] is the small topology of
+//!   the prober's tests; [`internet::internet_topology`] is the emulated Internet (five
+//!   VPs around the world, a routed core, targets) without services.
+//! * **Persistent testbeds for people.** [`persistent::up`] builds the emulated Internet
+//!   under a prefix with its services (`nsd` on two nameservers, `nginx` with HTTP/1.1,
+//!   HTTP/2 and TLS, a UDP echo), a VP metadata file and commands started per node
+//!   (hooks: `vantage controller`, `vantage probe`), and returns, leaving it running; the
+//!   engines then live in a helper process ([`daemon`]). [`persistent::status`] and
+//!   [`persistent::down`] look at and remove it, also after a failed `up` or killed
+//!   processes. `examples/testbed.rs` is a command-line front end; `docs/testbed.md` the
+//!   user's guide.
 //!
 //! ```no_run
 //! use vantage_testbed::{standard, unique_prefix};
@@ -22,14 +34,16 @@
 //! How it works: namespaces, veth pairs, addresses and routes are made with `ip`
 //! (iproute2); sysctls are written from a thread that joined the namespace; firewall
 //! rules are loaded with `iptables-restore` / `ip6tables-restore`; link delay, since this
-//! kernel has no `netem`, is an NFQUEUE rule plus the [`delay`] engine, which speaks the
-//! nfnetlink-queue protocol itself ([`nfqueue`]). Namespaces are named `PREFIX-NODE`, so
-//! testbeds with different prefixes coexist.
+//! kernel has no `netem`, is an NFQUEUE rule plus the [`delay`] engine, and MPLS
+//! extensions an NFQUEUE rule on the router's own time-exceeded messages plus the
+//! [`mpls`] rewriter; both speak the nfnetlink-queue protocol themselves ([`nfqueue`]).
+//! Namespaces are named `PREFIX-NODE`, so testbeds with different prefixes coexist.
 //!
 //! What it is not: not a packet simulator (real kernels forward every packet), not a
 //! general network manager (it assumes it owns the namespaces of its prefix), and not
 //! usable without root (CAP_NET_ADMIN). It needs the Debian packages `iproute2` and
-//! `iptables`. It has no `unsafe` code: syscalls go through `nix`.
+//! `iptables`; persistent testbeds also `nsd`, `nginx` and `openssl`. It has no `unsafe`
+//! code: syscalls go through `nix`.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
