@@ -130,6 +130,24 @@ pub(crate) fn build(d: &ProbeDesc<'_>, buf: &mut Vec<u8>) -> Result<(), Error> {
     Ok(())
 }
 
+/// The transport checksum field of a probe built by [`build`] (0 if the
+/// packet is too short to hold one).
+pub(crate) fn transport_checksum(pkt: &[u8]) -> u16 {
+    let Some(&first) = pkt.first() else { return 0 };
+    let (hl, proto) = if first >> 4 == 6 {
+        (40, pkt.get(6).copied())
+    } else {
+        (usize::from(first & 0x0f) * 4, pkt.get(9).copied())
+    };
+    let at = match proto {
+        Some(6) => hl + 16,
+        Some(17) => hl + 6,
+        _ => hl + 2,
+    };
+    pkt.get(at..at + 2)
+        .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]))
+}
+
 /// The IPv4 options a ping's probes carry (`-R`, `-T`), as raw bytes.
 pub(crate) fn ping_ip_options(spec: &PingSpec) -> Result<Vec<u8>, Error> {
     if !spec.dst.is_ipv4() {

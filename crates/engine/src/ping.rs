@@ -41,6 +41,8 @@ struct ProbeState {
     tx: Instant,
     tx_wall: Option<SystemTime>,
     ipid: u16,
+    /// The transport checksum the probe carried (checked against quotes).
+    csum: u16,
     replies: u16,
     answered: bool,
 }
@@ -229,14 +231,16 @@ impl PingTask {
         (usize::from(i) < self.probes.len()).then_some(i)
     }
 
-    /// For fixed-port methods: the probe with this IPv4 IP-ID, else the latest.
+    /// For fixed-port methods: in an IPv4 quote, the probe with the quoted
+    /// IP-ID (no such probe: no match); otherwise the latest probe.
     fn by_ipid(&self, ipid: Option<u16>) -> Option<u16> {
-        if let (Some(id), true) = (ipid, self.spec.dst.is_ipv4())
-            && let Some(i) = self.probes.iter().rposition(|p| p.ipid == id)
-        {
-            return u16::try_from(i).ok();
+        match (ipid, self.spec.dst.is_ipv4()) {
+            (Some(id), true) => {
+                let i = self.probes.iter().rposition(|p| p.ipid == id)?;
+                u16::try_from(i).ok()
+            }
+            _ => self.latest(),
         }
-        self.latest()
     }
 
     /// Which probe a UDP/TCP exchange with ports (ours, theirs) belongs to.
@@ -306,7 +310,11 @@ impl PingTask {
                 }
                 match q.l4 {
                     QuotedL4::Icmp {
-                        icmp_type, id, seq, ..
+                        icmp_type,
+                        id,
+                        seq,
+                        csum,
+                        ..
                     } if m.is_icmp() => {
                         let (want_proto, want_type) = match (dst.is_ipv6(), m) {
                             (true, _) => (proto::ICMPV6, icmp::V6_ECHO_REQUEST),
@@ -317,9 +325,11 @@ impl PingTask {
                             return None;
                         }
                         self.index(seq.wrapping_sub(self.spec.dport))
+                            .filter(|&i| self.probes[usize::from(i)].csum == csum)
                     }
-                    QuotedL4::Udp { sport, dport, .. } if m.is_udp() && q.proto == proto::UDP => {
+                    QuotedL4::Udp { sport, dport, csum } if m.is_udp() && q.proto == proto::UDP => {
                         self.port_probe(sport, dport, Some(q.ipid))
+                            .filter(|&i| self.probes[usize::from(i)].csum == csum)
                     }
                     QuotedL4::Tcp { sport, dport, seq } if m.is_tcp() && q.proto == proto::TCP => {
                         if seq.is_some_and(|s| s != self.tcp_seq) {
@@ -557,6 +567,7 @@ impl Machine for PingTask {
             tx: now,
             tx_wall: None,
             ipid,
+            csum: crate::convert::transport_checksum(buf),
             replies: 0,
             answered: false,
         });

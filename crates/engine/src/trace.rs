@@ -53,6 +53,8 @@ const MAX_PROBES: usize = 65_000;
 struct ProbeState {
     ttl: u8,
     attempt: u8,
+    /// The transport checksum the probe carried (checked against quotes).
+    csum: u16,
     tx: Instant,
     tx_wall: Option<SystemTime>,
     deadline: Instant,
@@ -474,7 +476,7 @@ impl TraceTask {
                 if q.src != self.src || q.dst != dst {
                     return None;
                 }
-                let k = match q.l4 {
+                let (k, quoted_csum) = match q.l4 {
                     QuotedL4::Icmp {
                         icmp_type,
                         csum,
@@ -493,13 +495,13 @@ impl TraceTask {
                         if m == CmdMethod::IcmpParis && csum != self.dport {
                             return None;
                         }
-                        u32::from(seq)
+                        (u32::from(seq), Some(csum))
                     }
                     QuotedL4::Udp { sport, dport, csum } if q.proto == proto::UDP => {
                         if sport != self.sport {
                             return None;
                         }
-                        match m {
+                        let k = match m {
                             CmdMethod::Udp => u32::from(dport.wrapping_sub(self.dport)),
                             CmdMethod::UdpParis if dport == self.dport => {
                                 let d = if !self.paris_by_ip() {
@@ -512,7 +514,8 @@ impl TraceTask {
                                 d.checked_sub(1)?
                             }
                             _ => return None,
-                        }
+                        };
+                        (k, Some(csum))
                     }
                     QuotedL4::Tcp {
                         sport,
@@ -522,11 +525,12 @@ impl TraceTask {
                         if sport != self.sport || dport != self.dport {
                             return None;
                         }
-                        seq.wrapping_sub(self.tcp_base)
+                        (seq.wrapping_sub(self.tcp_base), None)
                     }
                     _ => return None,
                 };
                 self.index(k)
+                    .filter(|&k| quoted_csum.is_none_or(|c| self.probes[k as usize].csum == c))
             }
         }
     }
@@ -810,6 +814,7 @@ impl Machine for TraceTask {
         self.probes.push(ProbeState {
             ttl,
             attempt,
+            csum: crate::convert::transport_checksum(buf),
             tx: now,
             tx_wall: None,
             deadline,
