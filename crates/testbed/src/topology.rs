@@ -170,7 +170,7 @@ impl Topology {
 
     /// Gives up ownership of the namespaces: the testbed stays up after this handle is
     /// gone, and its teardown is someone else's job (e.g. [`crate::down`] or
-    /// [`crate::internet::down`]). Engines running on this process's threads stop.
+    /// [`crate::persistent::down`]). Engines running on this process's threads stop.
     pub fn persist(mut self) -> Vec<String> {
         let names = std::mem::take(&mut self.created);
         self.engines.clear();
