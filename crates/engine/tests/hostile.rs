@@ -47,7 +47,7 @@ fn run_with(hostile: &[(u16, Vec<u8>)]) {
     for (t, bytes) in plan {
         let at = Duration::from_millis(u64::from(*t));
         if at > sim.elapsed() {
-            sim.run_for(at - sim.elapsed());
+            sim.run_for(at.saturating_sub(sim.elapsed()));
         }
         let h = sim.receive(bytes);
         assert_ne!(h, Handled::Matched, "hostile packet matched: {bytes:02x?}");
