@@ -942,6 +942,17 @@ impl Plan {
                     );
                 }
             }
+            if v6 && !delays.is_empty() {
+                // Neighbour discovery is not delayed, as ARP (which iptables never sees)
+                // is not: otherwise the first packet over a delayed IPv6 link would wait
+                // an extra round trip for its neighbour's address.
+                for t in [135, 136] {
+                    let _ = writeln!(
+                        s,
+                        "-A POSTROUTING -p ipv6-icmp -m icmp6 --icmpv6-type {t} -j ACCEPT"
+                    );
+                }
+            }
             for d in delays {
                 let _ = writeln!(
                     s,
@@ -1057,6 +1068,9 @@ mod tests {
         // r1: no time exceeded, plus its delay queue toward vp
         let r1 = plan.firewall_script(1, true).unwrap();
         assert!(r1.contains("-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 3 -j DROP\n"));
+        // IPv6 neighbour discovery skips the delay queue.
+        let nd = r1.find("--icmpv6-type 135 -j ACCEPT").unwrap();
+        assert!(nd < r1.find("-j NFQUEUE").unwrap(), "{r1}");
         assert!(r1.contains(":INPUT ACCEPT"));
         assert!(r1.contains("-o to-vp -j NFQUEUE --queue-num 0"));
         let r1v4 = plan.firewall_script(1, false).unwrap();
