@@ -385,3 +385,44 @@ async fn tcp_attempt(src: Option<IpAddr>, server: SocketAddr, query: &[u8]) -> T
         at: Instant::now(),
     }
 }
+
+/// Records `bytes` as the response to a one-attempt measurement of `req` and returns what
+/// was wrong with it (the fuzz target's view of the recording path).
+pub(crate) fn fuzz_record(req: &DnsRequest, bytes: &[u8]) -> Option<String> {
+    let mut run = HostRun {
+        host: Host {
+            list: None,
+            cycle: None,
+            user_id: 0,
+            src: None,
+            dst: Addr::from(req.server),
+            start: vantage_model::Timestamp::default(),
+            flags: HostFlags::empty(),
+            wait_timeout: req.timeout,
+            stop_reason: HostStop::None,
+            retries: 0,
+            qtype: req.qtype,
+            qclass: req.qclass,
+            qname: Some(req.qname.clone()),
+            ecs: None,
+            errmsg: None,
+            queries: vec![HostQuery {
+                id: bytes
+                    .get(..2)
+                    .map_or(0, |b| u16::from_be_bytes([b[0], b[1]])),
+                ..HostQuery::default()
+            }],
+        },
+        attempts: vec![Attempt::default()],
+        ignored: 0,
+    };
+    record_response(
+        req,
+        &mut run,
+        0,
+        bytes.to_vec(),
+        vantage_model::Timestamp::new(1, 0),
+        None,
+    );
+    run.attempts[0].error.clone()
+}

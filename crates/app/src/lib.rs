@@ -3,6 +3,8 @@
 
 pub mod dns;
 pub mod env;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod host;
 pub mod http;
 pub mod httprec;
@@ -12,3 +14,33 @@ pub mod udpprobe;
 
 pub use env::{AppEnv, FixedClock, NoPacing, Pacing, SystemClock, WallClock};
 pub use net::NetError;
+
+#[cfg(test)]
+mod corpus_tests {
+    //! Replays the committed fuzz corpora through the fuzz bodies.
+
+    use std::path::PathBuf;
+
+    fn replay(target: &str, f: fn(&[u8])) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/corpus")
+            .join(target);
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap().path();
+            f(&std::fs::read(&path).unwrap());
+            n += 1;
+        }
+        assert!(n >= 3, "{}: only {n} inputs", dir.display());
+    }
+
+    #[test]
+    fn app_dns_response_corpus() {
+        replay("app_dns_response", crate::fuzzing::app_dns_response);
+    }
+
+    #[test]
+    fn app_http_response_corpus() {
+        replay("app_http_response", crate::fuzzing::app_http_response);
+    }
+}
