@@ -69,6 +69,87 @@ pub use handle::{ProberHandle, ProberStats, Results, SocketInfo, TaskOutput};
 pub use vantage_engine::TaskId;
 
 use handle::{Control, Shared};
+
+/// Fuzz entry points (used by `fuzz/fuzz_targets/` and by the corpus replay test).
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::net::Ipv6Addr;
+    use std::time::{Instant, SystemTime};
+
+    use vantage_sys::{Protocol, RecvMeta};
+
+    use crate::sockets::{finish_offloaded_checksum, ipv6_packet, transport_checksum_ok};
+
+    /// The receive path's own work on untrusted bytes, then the engine's: the first byte
+    /// picks how the rest arrived (0: an IPv4 TCP/UDP packet with its header; 1, 2: the
+    /// TCP or UDP payload of a raw IPv6 socket, after 32 bytes of source and destination
+    /// address; 3: an IPv4 ICMP packet). Completing an offloaded checksum must leave a
+    /// packet whose checksum verifies and that a second pass does not change; nothing may
+    /// panic.
+    pub fn probe_rx(data: &[u8]) {
+        let Some((&sel, rest)) = data.split_first() else {
+            return;
+        };
+        let mut packet = Vec::new();
+        match sel % 4 {
+            1 | 2 => {
+                let (Some(src), Some(dst)) = (rest.get(..16), rest.get(16..32)) else {
+                    return;
+                };
+                let (Ok(src), Ok(dst)) = (<[u8; 16]>::try_from(src), <[u8; 16]>::try_from(dst))
+                else {
+                    return;
+                };
+                let protocol = if sel % 4 == 1 {
+                    Protocol::Tcp
+                } else {
+                    Protocol::Udp
+                };
+                let meta = RecvMeta {
+                    hop_limit: Some(sel),
+                    ..RecvMeta::default()
+                };
+                let (src, dst) = (Ipv6Addr::from(src), Ipv6Addr::from(dst));
+                if ipv6_packet(&mut packet, src, dst, &meta, protocol, &rest[32..]).is_err() {
+                    return;
+                }
+            }
+            _ => packet.extend_from_slice(rest),
+        }
+        if finish_offloaded_checksum(&mut packet) {
+            assert_eq!(transport_checksum_ok(&packet), Some(true), "{packet:02x?}");
+            let again = packet.clone();
+            assert!(!finish_offloaded_checksum(&mut packet));
+            assert_eq!(packet, again);
+        }
+        if let Ok(mut engine) = vantage_engine::Engine::new(vantage_engine::EngineConfig::default())
+        {
+            let _ = engine.handle_packet(Instant::now(), SystemTime::UNIX_EPOCH, &packet);
+        }
+    }
+}
+
+#[cfg(test)]
+mod fuzz_corpus {
+    use std::path::Path;
+
+    /// Replays every file of `fuzz/corpus/probe_rx/` through the fuzz body.
+    #[test]
+    fn replay_probe_rx_corpus() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/probe_rx");
+        let mut count = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            crate::fuzzing::probe_rx(&data);
+            count += 1;
+        }
+        assert!(
+            count >= 4,
+            "corpus at {} has only {count} files",
+            dir.display()
+        );
+    }
+}
 use shell::Shell;
 
 /// A prober that has not started running yet: the event loop's half of the channels.

@@ -284,6 +284,19 @@ pub(crate) fn finish_offloaded_checksum(packet: &mut [u8]) -> bool {
     true
 }
 
+/// Whether the TCP or UDP checksum of a complete packet verifies (`None`: not a TCP or UDP
+/// packet this module can read).
+pub(crate) fn transport_checksum_ok(p: &[u8]) -> Option<bool> {
+    let (src, dst, proto, off) = ip_fields(p)?;
+    if proto != 6 && proto != 17 {
+        return None;
+    }
+    let l4 = p.get(off..)?;
+    let len = u32::try_from(l4.len()).ok()?;
+    let pseudo = checksum::pseudo_header(src, dst, proto, len);
+    Some(checksum::finish(checksum::combine(pseudo, checksum::sum(l4))) == 0)
+}
+
 /// Source, destination, transport protocol and transport offset of a complete packet
 /// without extension headers, and the packet cut to its stated length.
 fn ip_fields(p: &[u8]) -> Option<(IpAddr, IpAddr, u8, usize)> {
@@ -328,10 +341,7 @@ mod tests {
     ];
 
     fn verifies(p: &[u8]) -> bool {
-        let (src, dst, proto, off) = ip_fields(p).unwrap();
-        let l4 = &p[off..];
-        let pseudo = checksum::pseudo_header(src, dst, proto, l4.len() as u32);
-        checksum::finish(checksum::combine(pseudo, checksum::sum(l4))) == 0
+        transport_checksum_ok(p).unwrap()
     }
 
     #[test]
