@@ -44,3 +44,33 @@ mod corpus_tests {
         replay("app_http_response", crate::fuzzing::app_http_response);
     }
 }
+
+#[cfg(test)]
+mod send_tests {
+    //! The probe spawns measurements as tokio tasks: their futures must be `Send`.
+
+    use std::time::Duration;
+
+    use vantage_command::{Command, Context};
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn measurement_futures_are_send() {
+        let env = crate::AppEnv::new(crate::NoPacing);
+        let ctx = Context::new(1).with_nameserver(Some([192, 0, 2, 53].into()));
+        let Ok(Command::Host(h)) = Command::parse("host www.example.test", &ctx) else {
+            panic!()
+        };
+        let Ok(Command::Http(w)) = Command::parse("http -u http://x.test/ 192.0.2.80", &ctx) else {
+            panic!()
+        };
+        let Ok(Command::Udpprobe(u)) = Command::parse("udpprobe -d 7 -p 00 192.0.2.7", &ctx) else {
+            panic!()
+        };
+        assert_send(&crate::host::run(&h, &env));
+        assert_send(&crate::http::run(&w, &env));
+        assert_send(&crate::udpprobe::run(&u, &env));
+        assert_eq!(h.wait, Duration::from_secs(5));
+    }
+}
