@@ -27,6 +27,12 @@ pub struct Args {
     pub utc: bool,
 }
 
+/// Whether standard input is among the inputs and is not a regular file.
+fn reads_stream(files: &[PathBuf]) -> bool {
+    let stdin_used = files.is_empty() || files.iter().any(|f| f.as_os_str() == "-");
+    stdin_used && !std::fs::metadata("/dev/stdin").is_ok_and(|m| m.is_file())
+}
+
 /// Runs the subcommand.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let mut opts = JsonOptions {
@@ -36,7 +42,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !args.utc {
         opts = opts.with_utc_offset(local_offset());
     }
-    // Lines are gathered in one buffer and written in large pieces.
+    // Lines are gathered in one buffer and written in large pieces, except
+    // when reading a stream (a pipe from a running prober): then each line
+    // goes out as soon as its record is complete.
+    let flush_at = if reads_stream(&args.files) {
+        1
+    } else {
+        FLUSH_AT
+    };
     let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 64 * 1024);
     let stdout = io::stdout();
     let mut out = stdout.lock();
@@ -44,7 +57,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let res = for_each_record(&args.files, None, &mut problems, |_, _, rec| {
         if write_json(&mut buf, &rec, &opts) {
             buf.push(b'\n');
-            if buf.len() >= FLUSH_AT {
+            if buf.len() >= flush_at {
                 out.write_all(&buf)?;
                 buf.clear();
             }

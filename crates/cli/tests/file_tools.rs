@@ -428,3 +428,52 @@ fn usage_errors_exit_with_status_2() {
     let out = vantage(&["nosuchcommand"], None);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn warts2json_streams_lines_from_a_pipe() {
+    use std::io::{BufRead, BufReader};
+    // Feed the list, cycle-start and first ping record of ping.warts and keep
+    // the pipe open: both JSON lines must come out before the input ends.
+    let bytes = std::fs::read(td("ping.warts")).unwrap();
+    let mut off = 0;
+    for _ in 0..3 {
+        let len = u32::from_be_bytes([
+            bytes[off + 4],
+            bytes[off + 5],
+            bytes[off + 6],
+            bytes[off + 7],
+        ]);
+        off += 8 + len as usize;
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vantage"))
+        .args(["warts2json", "-"])
+        .env("TZ", "UTC")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&bytes[..off]).unwrap();
+    stdin.flush().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        for _ in 0..2 {
+            let l = lines.next().unwrap().unwrap();
+            tx.send(l).unwrap();
+        }
+    });
+    // Generous bound only so that a regression fails instead of hanging.
+    let first = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("no line while the pipe is open");
+    let second = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("no second line");
+    assert!(first.starts_with("{\"type\":\"cycle-start\""));
+    assert!(second.starts_with("{\"type\":\"ping\""));
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}

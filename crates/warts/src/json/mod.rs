@@ -5,8 +5,9 @@
 //! same nesting and the same value formats (RTTs as milliseconds with three
 //! decimals, timestamps as `{"sec":S,"usec":U}`, flag sets as arrays of
 //! names, strings through scamper's `json_esc`), so scripts written for that
-//! JSON keep working. The spacing after separators follows scamper too, so
-//! for ping and trace the output is byte-identical to `sc_warts2json`.
+//! JSON keep working. The spacing after separators follows scamper too: for
+//! every record of scamper's own test files the output is byte-identical to
+//! `sc_warts2json` (apart from the deviations below).
 //!
 //! Which records have JSON (json.md §1.1–1.2): cycle-start, cycle-stop,
 //! ping, trace, tracelb, dealias (not the MIDAR methods), host, udpprobe and
