@@ -571,3 +571,67 @@ proptest! {
         prop_assert_eq!(n, t.hops.len());
     }
 }
+
+/// PMTUD output as we read json.md §4 (no test vector has notes): a note's
+/// `dist` is the TTL where the trace saw the note's reply address, else the
+/// probe TTL minus the quoted TTL; notes are suppressed when an out-MTU is
+/// recorded and the first note is not a reply-less silence note.
+#[test]
+fn pmtud_notes() {
+    use vantage_model::{PmtudNote, PmtudNoteKind, TraceFlags, TracePmtud};
+    let mut t = spec_trace();
+    t.flags = TraceFlags::PMTUD;
+    let mut ptb = TraceHop::new(v4("192.0.2.254"), 255, 0, 1500, Duration::from_micros(900));
+    (ptb.icmp_type, ptb.icmp_code, ptb.nhmtu, ptb.icmp_q_ttl) = (3, 4, 1400, 255);
+    let mut far = TraceHop::new(v4("203.0.113.9"), 255, 0, 1400, Duration::from_micros(900));
+    (far.icmp_type, far.icmp_code, far.nhmtu, far.icmp_q_ttl) = (3, 4, 1280, 250);
+    t.pmtud = Some(TracePmtud {
+        version: 2,
+        if_mtu: 1500,
+        path_mtu: 1280,
+        out_mtu: 0,
+        hops: vec![ptb, far],
+        notes: vec![
+            PmtudNote {
+                kind: PmtudNoteKind::Ptb,
+                nhmtu: 1400,
+                hop: Some(0),
+            },
+            PmtudNote {
+                kind: PmtudNoteKind::Ptb,
+                nhmtu: 1280,
+                hop: Some(1),
+            },
+            PmtudNote {
+                kind: PmtudNoteKind::Silence,
+                nhmtu: 1200,
+                hop: None,
+            },
+        ],
+    });
+    let rec = Record::Trace(Box::new(t.clone()));
+    let v: Value = serde_json::from_str(&to_json(&rec).unwrap()).unwrap();
+    assert_eq!(
+        v["pmtud"],
+        serde_json::json!({
+            "if_mtu":1500,"out_mtu":1500,"path_mtu":1280,"probec":2,"notec":3,
+            "notes":[
+                {"nhmtu":1400,"hop_id":0,"dist":1,"type":"ptb","icmp_nhmtu":1400,"addr":"192.0.2.254"},
+                {"nhmtu":1280,"hop_id":1,"dist":5,"type":"ptb","icmp_nhmtu":1280,"addr":"203.0.113.9"},
+                {"nhmtu":1200,"type":"silence"}
+            ],
+            "hops": v["pmtud"]["hops"].clone()
+        })
+    );
+    assert_eq!(v["pmtud"]["hops"][0]["icmp_nhmtu:"], 1400);
+    // An out-MTU with a first note that has a reply: no notes.
+    t.pmtud.as_mut().unwrap().out_mtu = 1492;
+    let v: Value =
+        serde_json::from_str(&to_json(&Record::Trace(Box::new(t.clone()))).unwrap()).unwrap();
+    assert!(v["pmtud"].get("notes").is_none());
+    assert_eq!(v["pmtud"]["out_mtu"], 1492);
+    // Version 1 structures are not written at all.
+    t.pmtud.as_mut().unwrap().version = 1;
+    let v: Value = serde_json::from_str(&to_json(&Record::Trace(Box::new(t))).unwrap()).unwrap();
+    assert!(v.get("pmtud").is_none());
+}
