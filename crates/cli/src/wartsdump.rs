@@ -85,6 +85,18 @@ impl Display for Ts {
     }
 }
 
+/// Whole seconds since the epoch, as UTC date and time.
+struct TsSec(u32);
+
+impl Display for TsSec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match jiff::Timestamp::from_second(i64::from(self.0)) {
+            Ok(t) => write!(f, "{} UTC", t.strftime("%Y-%m-%d %H:%M:%S")),
+            Err(_) => write!(f, "{}", self.0),
+        }
+    }
+}
+
 struct Secs(Duration);
 
 impl Display for Secs {
@@ -172,9 +184,9 @@ fn list<W: Write>(d: &mut Dump<W>, x: &List) -> io::Result<()> {
 fn cycle<W: Write>(d: &mut Dump<W>, c: &Cycle) -> io::Result<()> {
     l!(d, "list: {} (id {})", text(&c.list.name), c.list.id);
     l!(d, "cycle id: {}", c.id);
-    l!(d, "start time: {}", Ts(Timestamp::new(c.start_time, 0)));
+    l!(d, "start time: {}", TsSec(c.start_time));
     match c.stop_time {
-        Some(t) => l!(d, "stop time: {}", Ts(Timestamp::new(t, 0))),
+        Some(t) => l!(d, "stop time: {}", TsSec(t)),
         None => l!(d, "stop time: -"),
     }
     l!(
@@ -197,12 +209,7 @@ fn common<W: Write>(
         None => l!(d, "list: -"),
     }
     match cycle {
-        Some(c) => l!(
-            d,
-            "cycle: {} (started {})",
-            c.id,
-            Ts(Timestamp::new(c.start_time, 0))
-        ),
+        Some(c) => l!(d, "cycle: {} (started {})", c.id, TsSec(c.start_time)),
         None => l!(d, "cycle: -"),
     }
     l!(d, "user id: {user_id}");
