@@ -49,3 +49,32 @@ pub fn policy_dnp(data: &[u8]) {
         Some(list.sha256())
     );
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::path::Path;
+
+    fn replay(target: &str, body: fn(&[u8])) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(target);
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            body(&std::fs::read(&path).unwrap());
+            n += 1;
+        }
+        assert!(n > 0, "empty corpus in {}", dir.display());
+    }
+
+    /// Replays every committed corpus file of the `policy_toml` fuzz target.
+    #[test]
+    fn replay_policy_toml_corpus() {
+        replay("policy_toml", super::policy_toml);
+    }
+
+    /// Replays every committed corpus file of the `policy_dnp` fuzz target.
+    #[test]
+    fn replay_policy_dnp_corpus() {
+        replay("policy_dnp", super::policy_dnp);
+    }
+}
