@@ -168,13 +168,17 @@ impl DnsRequest {
         }
     }
 
-    /// The request a validated `host` command describes. `-O nsid` and `-O subnet=` turn
-    /// EDNS on (1232-byte buffer); the server is the command's `-s` or its default.
+    /// The request a validated `host` command describes. Any of `-O nsid`, `-O subnet=`,
+    /// `-O bufsize=` and `-O do` turns EDNS on (buffer 1232 bytes unless `bufsize` says
+    /// otherwise); the server is the command's `-s` or its default.
     pub fn from_spec(spec: &HostSpec) -> Self {
-        let edns = (spec.nsid || spec.subnet.is_some()).then(|| Edns {
+        let wants_edns =
+            spec.nsid || spec.subnet.is_some() || spec.bufsize.is_some() || spec.dnssec_ok;
+        let edns = wants_edns.then(|| Edns {
+            udp_size: spec.bufsize.unwrap_or(Edns::default().udp_size),
+            dnssec_ok: spec.dnssec_ok,
             nsid: spec.nsid,
             client_subnet: spec.subnet.map(|s| (s.addr, s.len)),
-            ..Edns::default()
         });
         Self {
             server: spec.server.get(),
@@ -968,6 +972,50 @@ mod tests {
         let r = decode_response(&msg);
         assert!(r.answers.is_empty());
         assert!(r.error.unwrap().reason.contains("RDLENGTH"));
+    }
+
+    #[test]
+    fn request_from_command_lines() {
+        use vantage_command::{Command, Context};
+        let ctx = Context::new(1).with_nameserver(Some([192, 0, 2, 53].into()));
+        let spec = |line: &str| match Command::parse(line, &ctx).unwrap() {
+            Command::Host(h) => h,
+            other => panic!("{other:?}"),
+        };
+        let r = DnsRequest::from_spec(&spec("host www.example.test"));
+        assert_eq!(
+            (r.qtype, r.qclass, r.edns, r.default_server),
+            (1, 1, None, true)
+        );
+        assert!(r.recursion_desired && !r.tcp);
+        let r = DnsRequest::from_spec(&spec(
+            "host -r -T -c CH -O nsid -O subnet=192.0.2.1/24 -O bufsize=4096 -O do -t CAA -s 198.51.100.1 -W 2 example.test",
+        ));
+        assert_eq!(r.qtype, rtype::CAA);
+        assert_eq!(r.qclass, CLASS_CH);
+        assert!(!r.recursion_desired && r.tcp && !r.default_server);
+        assert_eq!(r.server, "198.51.100.1".parse::<IpAddr>().unwrap());
+        assert_eq!(r.timeout, Duration::from_secs(2));
+        assert_eq!(
+            r.edns,
+            Some(Edns {
+                udp_size: 4096,
+                dnssec_ok: true,
+                nsid: true,
+                client_subnet: Some(("192.0.2.1".parse().unwrap(), 24)),
+            })
+        );
+        assert_eq!(r.ecs_text().as_deref(), Some("192.0.2.1/24"));
+        let q = build_query(&r, 9).unwrap();
+        // ECS address masked to the /24 on the wire.
+        assert_eq!(&q[q.len() - 3..], &[192, 0, 2]);
+        let r = DnsRequest::from_spec(&spec("host -O do -t DNSKEY example.test"));
+        assert_eq!(
+            r.edns.map(|e| (e.udp_size, e.dnssec_ok)),
+            Some((1232, true))
+        );
+        let r = DnsRequest::from_spec(&spec("host 192.0.2.7"));
+        assert_eq!(r.wire_name(), "7.2.0.192.in-addr.arpa");
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub fn app_http_response(data: &[u8]) {
         insecure: false,
         max_body: 100_000,
         alpn: Vec::new(),
+        grease: false,
+        ech_config_list: None,
         user_id: 0,
     };
     let response = data.to_vec();

@@ -43,6 +43,10 @@ use crate::httprec::{self, HttpVersion};
 use crate::net;
 use crate::tls::{self, TlsInfo};
 
+/// The ECH status recorded when ECH (or GREASE ECH) was asked for: 8, "not tried" (this
+/// implementation does not do ECH yet).
+pub const ECH_NOT_TRIED: u8 = 8;
+
 /// The default body cap: 4 MiB.
 pub const DEFAULT_MAX_BODY: usize = 4 << 20;
 
@@ -63,6 +67,12 @@ pub struct HttpRequest {
     pub max_body: usize,
     /// ALPN protocols offered over TLS, in preference order.
     pub alpn: Vec<Vec<u8>>,
+    /// GREASE ECH was asked for (`-O grease`). Not performed yet: recorded as the flag
+    /// and ECH status 8 ("not tried").
+    pub grease: bool,
+    /// An ECHConfigList to use (`-O ecl=`). Not performed yet: recorded with ECH status 8
+    /// ("not tried").
+    pub ech_config_list: Option<Vec<u8>>,
     /// User id recorded in the result.
     pub user_id: u32,
 }
@@ -79,6 +89,8 @@ impl HttpRequest {
             insecure: spec.insecure,
             max_body: DEFAULT_MAX_BODY,
             alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+            grease: spec.grease,
+            ech_config_list: spec.ech_config_list.clone(),
             user_id: spec.user_id,
         }
     }
@@ -248,6 +260,8 @@ pub async fn run_request<P: Pacing>(req: &HttpRequest, env: &AppEnv<P>) -> HttpR
     let deadline = Instant::now() + req.max_time;
     let mut flags = HttpFlags::empty();
     flags.set(HttpFlags::INSECURE, req.insecure);
+    flags.set(HttpFlags::GREASE, req.grease);
+    let ech_asked = req.url.https && (req.grease || req.ech_config_list.is_some());
     let mut run = HttpRun {
         http: Http {
             list: None,
@@ -275,10 +289,10 @@ pub async fn run_request<P: Pacing>(req: &HttpRequest, env: &AppEnv<P>) -> HttpR
             flags,
             maxtime: req.max_time,
             errmsg: None,
-            ech_status: 0,
+            ech_status: if ech_asked { ECH_NOT_TRIED } else { 0 },
             ech_outer_sni: None,
             bufs: Vec::new(),
-            ech_config_list: None,
+            ech_config_list: req.ech_config_list.clone(),
             ech_retry_config: None,
         },
         phases: Phases::default(),
@@ -310,21 +324,12 @@ pub async fn run_request<P: Pacing>(req: &HttpRequest, env: &AppEnv<P>) -> HttpR
         Ok(Err(Stop(s, e))) => (s, Some(e)),
     };
     if req.url.https {
-        let mut info = tls_seen
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if let Some(t) = run.tls.take() {
-            info = TlsInfo {
-                certs: if t.certs.is_empty() {
-                    info.certs
-                } else {
-                    t.certs
-                },
-                ..t
-            };
-        }
-        run.tls = Some(info);
+        run.tls = Some(
+            tls_seen
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        );
     }
     finish(&mut run, &stamper, &shared, &ex);
     run.http.stop_reason = stop;
@@ -435,9 +440,8 @@ async fn connect_and_fetch<P: Pacing>(
         };
         return exchange(io, req, false, shared, ex).await;
     }
-    let (cfg, seen) =
-        tls::client_config(env.roots.clone(), &req.alpn).map_err(|e| Stop(HttpStop::Error, e))?;
-    // The verifier writes into its own record; share it with the caller for timeouts.
+    let cfg = tls::client_config(env.roots.clone(), &req.alpn, tls_seen.clone())
+        .map_err(|e| Stop(HttpStop::Error, e))?;
     let server_name = server_name(&req.url.host).map_err(|e| Stop(HttpStop::Error, e))?;
     lock(shared).tls_recording = true;
     let raw = Tap {
@@ -448,11 +452,6 @@ async fn connect_and_fetch<P: Pacing>(
     let connector = tokio_rustls::TlsConnector::from(cfg);
     let handshake = connector.connect(server_name, raw).await;
     lock(shared).tls_recording = false;
-    let copy_seen = |into: &Arc<Mutex<TlsInfo>>| {
-        let v = seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        *into.lock().unwrap_or_else(PoisonError::into_inner) = v;
-    };
-    copy_seen(tls_seen);
     let tls_stream = handshake.map_err(|e| {
         Stop(
             HttpStop::Error,
@@ -461,11 +460,14 @@ async fn connect_and_fetch<P: Pacing>(
     })?;
     let t2 = Instant::now();
     run.phases.tls = Some(st.at(t2));
-    let mut info = seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    tls::negotiated(tls_stream.get_ref().1, &mut info);
-    let h2 = info.alpn.as_deref() == Some(b"h2");
-    let verdict = info.verify_error.clone();
-    run.tls = Some(info);
+    let (h2, verdict) = {
+        let mut info = tls_seen.lock().unwrap_or_else(PoisonError::into_inner);
+        tls::negotiated(tls_stream.get_ref().1, &mut info);
+        (
+            info.alpn.as_deref() == Some(b"h2"),
+            info.verify_error.clone(),
+        )
+    };
     if let Some(e) = verdict
         && !req.insecure
     {

@@ -1,4 +1,46 @@
-//! Application-layer measurements (work in progress).
+//! Application-layer measurements over the kernel's ordinary sockets: DNS (`host`),
+//! HTTP(S) (`http`) and UDP probes (`udpprobe`).
+//!
+//! Each measurement is one async function meant to run as a task on the probe's tokio
+//! runtime (current-thread or not: the futures are `Send`). It takes a validated spec from
+//! `vantage-command` and an [`AppEnv`], and always returns a result, whatever the network or
+//! the server does: every phase has a timeout from the spec, and errors become a stop reason
+//! plus an `errmsg` a user can act on.
+//!
+//! | module | entry points | returns |
+//! |---|---|---|
+//! | [`host`] | [`host::run`] (`HostSpec`), [`host::run_request`] ([`dns::DnsRequest`]) | [`host::HostRun`]: `model::Host` + raw bytes and full decode per attempt |
+//! | [`http`] | [`http::run`] (`HttpSpec`), [`http::run_request`] ([`http::HttpRequest`]) | [`http::HttpRun`]: `model::Http` + phase times, TLS details, status |
+//! | [`udpprobe`] | [`udpprobe::run`] (`UdpprobeSpec`) | [`udpprobe::UdpprobeRun`]: `model::Udpprobe` + the sender of every reply |
+//!
+//! The pure parts have no I/O and are fuzzed: [`dns`] (query builder, response decoder that
+//! never fails and keeps what it could read) and [`httprec`] (header block parsing and
+//! buffer recording). [`tls`] holds the certificate verifier that records its verdict
+//! instead of aborting. [`env`] is what the probe provides: source addresses, the default
+//! resolver (`/etc/resolv.conf`), the shared packet budget ([`Pacing`]) and the wall clock.
+//!
+//! ```no_run
+//! use vantage_app::{AppEnv, NoPacing, host};
+//! use vantage_command::{Command, Context};
+//!
+//! # async fn demo() -> Result<(), vantage_command::CommandError> {
+//! let env = AppEnv::new(NoPacing).with_system_resolver();
+//! let ctx = Context::new(std::process::id()).with_nameserver(env.resolver);
+//! if let Command::Host(spec) = Command::parse("host -t MX example.test", &ctx)? {
+//!     let run = host::run(&spec, &env).await;
+//!     println!("{}: {:?}", run.host.stop_reason, run.host.queries.first().map(|q| &q.an));
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! What this crate is not: no raw sockets (it runs with ordinary sockets and no privilege),
+//! no scheduling or policy (the probe decides what runs and checks do-not-probe lists), no
+//! codecs (results are `vantage-model` records; `vantage-warts` writes them), no resolver
+//! (it asks one server one question and records what comes back) and no HTTP client library
+//! (one request per measurement, no redirects, pooling or retries). See
+//! `docs/measurements-app.md` for the behaviour in detail and how it differs from scamper.
+
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod dns;

@@ -52,13 +52,14 @@ pub(crate) struct RecordingVerifier {
     /// `None` when there are no trust roots: every chain is then "not verified".
     inner: Option<Arc<WebPkiServerVerifier>>,
     provider: Arc<CryptoProvider>,
-    pub(crate) seen: Arc<Mutex<TlsInfo>>,
+    seen: Arc<Mutex<TlsInfo>>,
 }
 
 impl RecordingVerifier {
     pub(crate) fn new(
         roots: Arc<rustls::RootCertStore>,
         provider: Arc<CryptoProvider>,
+        seen: Arc<Mutex<TlsInfo>>,
     ) -> Result<Self, String> {
         let inner = if roots.is_empty() {
             None
@@ -72,7 +73,7 @@ impl RecordingVerifier {
         Ok(Self {
             inner,
             provider,
-            seen: Arc::new(Mutex::new(TlsInfo::default())),
+            seen,
         })
     }
 }
@@ -138,15 +139,15 @@ impl ServerCertVerifier for RecordingVerifier {
     }
 }
 
-/// A client configuration offering `alpn`, recording certificates with a
-/// [`RecordingVerifier`] (whose record is returned too).
+/// A client configuration offering `alpn`, recording the server's chain and the verdict
+/// into `seen` with a [`RecordingVerifier`].
 pub(crate) fn client_config(
     roots: Arc<rustls::RootCertStore>,
     alpn: &[Vec<u8>],
-) -> Result<(Arc<rustls::ClientConfig>, Arc<Mutex<TlsInfo>>), String> {
+    seen: Arc<Mutex<TlsInfo>>,
+) -> Result<Arc<rustls::ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = RecordingVerifier::new(roots, provider.clone())?;
-    let seen = verifier.seen.clone();
+    let verifier = RecordingVerifier::new(roots, provider.clone(), seen)?;
     let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
         .map_err(|e| format!("cannot set up TLS: {e}"))?
@@ -154,7 +155,7 @@ pub(crate) fn client_config(
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     cfg.alpn_protocols = alpn.to_vec();
-    Ok((Arc::new(cfg), seen))
+    Ok(Arc::new(cfg))
 }
 
 /// Fills the negotiated parameters of a finished handshake into `info`.

@@ -412,6 +412,12 @@ fn dns_against_nsd() {
         ("host -t MX example.test".to_owned(), 15u16),
         (format!("host -s {} -T -t TXT example.test", lab.srv6), 16),
         ("host -c CH -t TXT version.bind".to_owned(), 16),
+        ("host -t CAA example.test".to_owned(), 257),
+        (
+            "host -O do -O bufsize=4096 -t DNSKEY example.test".to_owned(),
+            48,
+        ),
+        ("host -t SRV _sip._udp.example.test".to_owned(), 33),
         (
             format!(
                 "host -r -O nsid -O subnet=198.51.100.0/24 -t SOA -R 1 -W 2 -s {} example.test",
@@ -546,6 +552,8 @@ fn plain(dst: IpAddr, path: &str) -> HttpRequest {
         insecure: false,
         max_body: http::DEFAULT_MAX_BODY,
         alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        grease: false,
+        ech_config_list: None,
         user_id: 0,
     }
 }
