@@ -1,9 +1,10 @@
 //! Adapters between `vantage-wire` and the engine's packet view.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::SystemTime;
 
 use vantage_command::{PingSpec, PingTimestamp};
+use vantage_wire::ipv4::Ipv4Option;
 use vantage_wire::probe::{ChosenChecksum, IpHeader, Ipv4Header, Ipv6Header, Probe, Transport};
 use vantage_wire::reply::{self, QuotedTransport, Reply, ReplyKind};
 use vantage_wire::tcp::TcpFlags;
@@ -148,22 +149,20 @@ pub(crate) fn transport_checksum(pkt: &[u8]) -> u16 {
         .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]))
 }
 
-/// The IPv4 options a ping's probes carry (`-R`, `-T`), as raw bytes.
-pub(crate) fn ping_ip_options(spec: &PingSpec) -> Result<Vec<u8>, Error> {
+/// The IPv4 options a ping's probes carry (`-R`, `-T`).
+pub(crate) fn ping_ip_options(spec: &PingSpec) -> Result<OptionBytes, Error> {
     if !spec.dst.is_ipv4() {
-        return Ok(Vec::new());
+        return Ok(OptionBytes::new());
     }
-    let o = if spec.record_route {
-        OptionBytes::record_route()
-    } else {
-        match &spec.timestamp {
-            None => return Ok(Vec::new()),
-            Some(PingTimestamp::TsOnly) => OptionBytes::timestamp_only(),
-            Some(PingTimestamp::TsAndAddr) => OptionBytes::timestamp_and_addr(),
-            Some(PingTimestamp::Prespec(a)) => OptionBytes::timestamp_prespec(a)?,
-        }
-    };
-    Ok(o.as_bytes().to_vec())
+    if spec.record_route {
+        return Ok(OptionBytes::record_route());
+    }
+    match &spec.timestamp {
+        None => Ok(OptionBytes::new()),
+        Some(PingTimestamp::TsOnly) => Ok(OptionBytes::timestamp_only()),
+        Some(PingTimestamp::TsAndAddr) => Ok(OptionBytes::timestamp_and_addr()),
+        Some(PingTimestamp::Prespec(a)) => OptionBytes::timestamp_prespec(a),
+    }
 }
 
 /// Parses an IPv4 or IPv6 packet (by its version nibble).
@@ -172,7 +171,12 @@ pub(crate) fn parse_ip(bytes: &[u8], time: SystemTime) -> Result<Option<Rx<'_>>,
         Some(6) => reply::parse_ipv6(bytes)?,
         _ => reply::parse_ipv4(bytes)?,
     };
-    summarise(&r, true, time)
+    let mut rx = summarise(&r, true, time)?;
+    if let Some(rx) = rx.as_mut().filter(|rx| rx.src.is_ipv4()) {
+        let hl = usize::from(bytes[0] & 0x0f) * 4;
+        rx.ip_options = bytes.get(20..hl).unwrap_or(&[]);
+    }
+    Ok(rx)
 }
 
 /// Parses an ICMPv6 message delivered without its IPv6 header.
@@ -317,5 +321,30 @@ fn summarise<'a>(
         size: u16::try_from(r.size).unwrap_or(u16::MAX),
         time,
         kind,
+        ip_options: &[],
     }))
+}
+
+/// What a reply's IPv4 options recorded.
+#[derive(Debug, Default)]
+pub(crate) struct OptionRecords {
+    /// Record-route addresses, when the option is present.
+    pub rr: Option<Vec<Ipv4Addr>>,
+    /// Timestamp option entries (address for the address-and-timestamp
+    /// forms), when present.
+    pub ts: Option<Vec<(Option<Ipv4Addr>, u32)>>,
+}
+
+/// The record-route addresses and the timestamps carried by a reply's IPv4
+/// options, when present.
+pub(crate) fn ip_option_records(opts: &[u8]) -> OptionRecords {
+    let (mut rr, mut ts) = (None, None);
+    for o in vantage_wire::ipv4::OptionIter::new(opts).map_while(Result::ok) {
+        match o {
+            Ipv4Option::RecordRoute { .. } => rr = Some(o.recorded_route().collect()),
+            Ipv4Option::Timestamp { .. } => ts = Some(o.recorded_timestamps().collect()),
+            _ => {}
+        }
+    }
+    OptionRecords { rr, ts }
 }

@@ -198,6 +198,8 @@ pub struct Engine {
     stats: EngineStats,
     last_now: Option<Instant>,
     due_scratch: Vec<SlotRef>,
+    scratch: Vec<u8>,
+    socket_rx_timestamps: bool,
 }
 
 impl fmt::Debug for Engine {
@@ -241,6 +243,8 @@ impl Engine {
             stats: EngineStats::default(),
             last_now: None,
             due_scratch: Vec::new(),
+            scratch: Vec::new(),
+            socket_rx_timestamps: false,
         })
     }
 
@@ -255,6 +259,14 @@ impl Engine {
             burst
         };
         self.pacer.set_rate(rate, burst)
+    }
+
+    /// Says whether the receive times passed to
+    /// [`handle_packet`](Self::handle_packet) are kernel socket timestamps
+    /// (`SO_TIMESTAMP`); traceroute replies then carry scamper's `sockrxts`
+    /// flag.
+    pub fn set_socket_rx_timestamps(&mut self, on: bool) {
+        self.socket_rx_timestamps = on;
     }
 
     /// The pacer's rate in packets per second.
@@ -420,10 +432,16 @@ impl Engine {
                 woken.push((w, *k));
             }
         }
-        self.events.push_back(Event::Finished {
-            task: id,
-            result: m.result(),
-        });
+        let mut result = m.result();
+        if self.socket_rx_timestamps
+            && let Measurement::Trace(t) = &mut result
+        {
+            let ld = t.lastditch.iter_mut().flatten();
+            for h in t.hops.iter_mut().chain(ld) {
+                h.flags.set(vantage_model::TraceReplyFlags::SOCK_RX, true);
+            }
+        }
+        self.events.push_back(Event::Finished { task: id, result });
         let now = self.last_now;
         for (w, k) in woken {
             if let Some((_, wm)) = self
@@ -463,6 +481,7 @@ impl Engine {
                 slot: r,
                 flows: &mut self.flows,
                 ipid: &mut self.ipid,
+                scratch: &mut self.scratch,
             };
             let sent = m.poll_send(now, &mut ctx, buf);
             if let Some(meta) = sent {

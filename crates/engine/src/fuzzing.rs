@@ -31,13 +31,22 @@ pub const COMMANDS: [&str; 10] = [
 /// time zero. `None` only if the world cannot be built (a bug the replay
 /// test would report).
 pub fn world() -> Option<(Engine, Instant, SystemTime, Vec<Vec<u8>>)> {
-    let mut e = Engine::new(EngineConfig { rate: 1_000_000, burst: 10_000, seed: 7 }).ok()?;
+    let mut e = Engine::new(EngineConfig {
+        rate: 1_000_000,
+        burst: 10_000,
+        seed: 7,
+    })
+    .ok()?;
     let t0 = Instant::now();
     let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let ctx = Context::new(4242);
     for (i, cmd) in COMMANDS.iter().enumerate() {
         let spec = MeasurementSpec::try_from(Command::parse(cmd, &ctx).ok()?).ok()?;
-        let src = if spec.dst().is_ipv4() { IpAddr::V4(SRC4) } else { IpAddr::V6(SRC6) };
+        let src = if spec.dst().is_ipv4() {
+            IpAddr::V4(SRC4)
+        } else {
+            IpAddr::V6(SRC6)
+        };
         e.start(TaskId(i as u64), spec, src, t0, wall).ok()?;
     }
     let mut probes = Vec::new();
@@ -54,7 +63,9 @@ pub fn world() -> Option<(Engine, Instant, SystemTime, Vec<Vec<u8>>)> {
 /// as a bare ICMPv6 message from 2001:db8::1 instead of an IP packet; bits
 /// 1-7: milliseconds to advance the clock first), then the packet.
 pub fn engine_packets(data: &[u8]) {
-    let Some((mut e, t0, wall, _)) = world() else { return };
+    let Some((mut e, t0, wall, _)) = world() else {
+        return;
+    };
     let mut now = t0;
     let mut rest = data;
     let mut buf = Vec::new();

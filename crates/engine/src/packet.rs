@@ -204,6 +204,8 @@ pub(crate) struct Rx<'a> {
     /// Wall-clock receive time.
     pub time: SystemTime,
     pub kind: RxKind<'a>,
+    /// The reply's own IPv4 options (record route, timestamps), raw.
+    pub ip_options: &'a [u8],
 }
 
 impl Rx<'_> {

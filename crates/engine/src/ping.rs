@@ -21,8 +21,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use vantage_command::{PingMethod as CmdMethod, PingSpec, PingTimestamp};
 use vantage_model::{
-    Addr, IcmpTimestamps, Ping, PingFlags, PingMethod, PingReply, PingReplyFlags, PingStop,
-    Timestamp,
+    Addr, IcmpTimestamps, Ping, PingFlags, PingIpTimestamps, PingMethod, PingReply, PingReplyFlags,
+    PingStop, Timestamp,
 };
 
 use crate::Measurement;
@@ -38,8 +38,11 @@ pub(crate) const MAX_REPLIES_PER_PROBE: u16 = 64;
 
 #[derive(Clone, Copy, Debug)]
 struct ProbeState {
-    tx: Instant,
-    tx_wall: Option<SystemTime>,
+    /// When the probe left, in microseconds after the task started.
+    tx_us: u64,
+    /// The wall-clock transmit time the I/O shell reported, in
+    /// microseconds since the epoch (0: not reported).
+    tx_wall_us: u64,
     ipid: u16,
     /// The transport checksum the probe carried (checked against quotes).
     csum: u16,
@@ -52,7 +55,7 @@ struct ProbeState {
 struct ReplyRec {
     probe: u16,
     from: IpAddr,
-    rx: SystemTime,
+    rtt_us: u32,
     ttl: Option<u8>,
     tos: u8,
     size: u16,
@@ -61,7 +64,16 @@ struct ReplyRec {
     icmp: Option<(u8, u8)>,
     tcp_flags: u8,
     nhmtu: u16,
+    /// Rarely present parts, boxed to keep the common reply small.
+    extra: Option<Box<ReplyExtra>>,
+}
+
+/// ICMP timestamps and IPv4 record-route/timestamp options of a reply.
+#[derive(Clone, Debug, Default)]
+struct ReplyExtra {
     icmp_ts: Option<IcmpTimestamps>,
+    rr: Option<Vec<Addr>>,
+    ip_ts: Option<PingIpTimestamps>,
 }
 
 /// One running ping.
@@ -74,8 +86,6 @@ pub(crate) struct PingTask {
     sport: u16,
     tcp_seq: u32,
     tcp_ack: u32,
-    payload: Vec<u8>,
-    ip_options: Vec<u8>,
     probes: Vec<ProbeState>,
     replies: Vec<ReplyRec>,
     next_send: Option<Instant>,
@@ -150,9 +160,8 @@ impl PingTask {
         } else {
             (0, 0)
         };
-        let payload = build_payload(&spec);
-        let ip_options =
-            crate::convert::ping_ip_options(&spec).map_err(|e| StartError::Probe(e.to_string()))?;
+        // the options are rebuilt for every probe; check once that they can be
+        crate::convert::ping_ip_options(&spec).map_err(|e| StartError::Probe(e.to_string()))?;
         Ok(Self {
             spec,
             src,
@@ -161,8 +170,6 @@ impl PingTask {
             sport,
             tcp_seq,
             tcp_ack,
-            payload,
-            ip_options,
             probes: Vec::new(),
             replies: Vec::new(),
             next_send: Some(now),
@@ -179,6 +186,16 @@ impl PingTask {
 
     fn wall_at(&self, t: Instant) -> SystemTime {
         self.start_wall + t.saturating_duration_since(self.start)
+    }
+
+    /// The probe's wall-clock transmit time: as reported, else estimated
+    /// from the monotonic clock.
+    fn tx_wall(&self, p: &ProbeState) -> SystemTime {
+        if p.tx_wall_us == 0 {
+            self.start_wall + Duration::from_micros(p.tx_us)
+        } else {
+            SystemTime::UNIX_EPOCH + Duration::from_micros(p.tx_wall_us)
+        }
     }
 
     fn method(&self) -> CmdMethod {
@@ -356,9 +373,15 @@ impl PingTask {
         }
     }
 
-    fn probe_desc(&self, i: u16, ipid: u16, now: Instant) -> ProbeDesc<'_> {
+    fn probe_desc<'a>(
+        &self,
+        i: u16,
+        ipid: u16,
+        now: Instant,
+        payload: &'a [u8],
+        ip_options: &'a [u8],
+    ) -> ProbeDesc<'a> {
         let spec = &self.spec;
-        let payload = &self.payload[..];
         let l4 = match spec.method {
             CmdMethod::IcmpEcho => L4Desc::Echo {
                 id: self.sport,
@@ -405,12 +428,12 @@ impl PingTask {
             tos: spec.tos,
             ipid,
             flow_label: 0,
-            ip_options: &self.ip_options,
+            ip_options,
             l4,
         }
     }
 
-    fn reply_record(probe: u16, rx: &Rx<'_>) -> ReplyRec {
+    fn reply_record(probe: u16, rtt_us: u32, rx: &Rx<'_>) -> ReplyRec {
         let (icmp, nhmtu, icmp_ts) = match rx.kind {
             RxKind::Error {
                 icmp_type,
@@ -446,10 +469,19 @@ impl PingTask {
         } else {
             0
         };
+        let crate::convert::OptionRecords { rr, ts } =
+            crate::convert::ip_option_records(rx.ip_options);
+        let ip_ts = ts.map(|entries| PingIpTimestamps {
+            timestamps: entries.iter().map(|e| e.1).collect(),
+            addrs: entries.iter().filter_map(|e| e.0.map(Addr::from)).collect(),
+        });
+        let rr = rr.map(|a| a.into_iter().map(Addr::from).collect());
+        let extra = (icmp_ts.is_some() || rr.is_some() || ip_ts.is_some())
+            .then(|| Box::new(ReplyExtra { icmp_ts, rr, ip_ts }));
         ReplyRec {
             probe,
             from: rx.src,
-            rx: rx.time,
+            rtt_us,
             ttl: rx.ttl,
             tos: rx.tos,
             size: rx.size,
@@ -458,15 +490,15 @@ impl PingTask {
             icmp,
             tcp_flags,
             nhmtu,
-            icmp_ts,
+            extra,
         }
     }
 
     fn to_model_reply(&self, r: &ReplyRec) -> PingReply {
         let p = &self.probes[usize::from(r.probe)];
-        let tx = p.tx_wall.unwrap_or_else(|| self.wall_at(p.tx));
-        let rtt = r.rx.duration_since(tx).unwrap_or(Duration::ZERO);
-        let mut out = PingReply::new(r.probe, Addr::from(r.from), truncate_us(rtt));
+        let tx = self.tx_wall(p);
+        let rtt = Duration::from_micros(u64::from(r.rtt_us));
+        let mut out = PingReply::new(r.probe, Addr::from(r.from), rtt);
         let mut flags = PingReplyFlags::empty();
         if let Some(ttl) = r.ttl {
             out.reply_ttl = ttl;
@@ -491,7 +523,11 @@ impl PingTask {
         }
         out.tcp_flags = r.tcp_flags;
         out.nhmtu = r.nhmtu;
-        out.icmp_ts = r.icmp_ts;
+        if let Some(x) = r.extra.as_deref() {
+            out.icmp_ts = x.icmp_ts;
+            out.rr.clone_from(&x.rr);
+            out.ip_ts.clone_from(&x.ip_ts);
+        }
         out.tx = Some(Timestamp::from_system_time(tx));
         if self.method().varies_sport() {
             out.probe_sport = self.sport_of(r.probe);
@@ -500,8 +536,8 @@ impl PingTask {
     }
 }
 
-fn truncate_us(d: Duration) -> Duration {
-    Duration::from_micros(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// Milliseconds since midnight UTC (the ICMP timestamp format).
@@ -510,19 +546,17 @@ fn ms_since_midnight(t: SystemTime) -> u32 {
     ((d.as_secs() % 86_400) * 1000 + u64::from(d.subsec_millis())) as u32
 }
 
-/// The probe payload: `-B` bytes, or `-p` repeated, or zeros, of the
-/// spec's payload size.
-fn build_payload(spec: &PingSpec) -> Vec<u8> {
+/// Writes the probe payload into `out`: `-B` bytes, or `-p` repeated, or
+/// zeros, of the spec's payload size.
+fn fill_payload(spec: &PingSpec, out: &mut Vec<u8>) {
     let len = usize::from(spec.payload_size);
+    out.clear();
     if let Some(p) = &spec.payload {
-        let mut v = p.clone();
-        v.resize(len, 0);
-        return v;
+        out.extend_from_slice(p);
+    } else if let Some(pat) = spec.pattern.as_ref().filter(|p| !p.is_empty()) {
+        out.extend(pat.iter().copied().cycle().take(len));
     }
-    match &spec.pattern {
-        Some(pat) if !pat.is_empty() => pat.iter().copied().cycle().take(len).collect(),
-        _ => vec![0; len],
-    }
+    out.resize(len, 0);
 }
 
 fn model_method(m: CmdMethod) -> PingMethod {
@@ -557,15 +591,23 @@ impl Machine for PingTask {
             return None;
         }
         let ipid = ctx.next_ipid();
-        let built = crate::convert::build(&self.probe_desc(i, ipid, now), buf);
+        fill_payload(&self.spec, ctx.scratch);
+        let opts = crate::convert::ping_ip_options(&self.spec)
+            .unwrap_or_else(|_| vantage_wire::OptionBytes::new());
+        let desc = self.probe_desc(i, ipid, now, ctx.scratch, opts.as_bytes());
+        let built = crate::convert::build(&desc, buf);
         if let Err(e) = built {
             self.errmsg = Some(format!("could not build probe {i}: {e}"));
             self.stop_now(PingStop::Error);
             return None;
         }
+        if self.probes.capacity() == 0 {
+            self.probes
+                .reserve_exact(usize::from(self.spec.attempts).min(64));
+        }
         self.probes.push(ProbeState {
-            tx: now,
-            tx_wall: None,
+            tx_us: micros(now.saturating_duration_since(self.start)),
+            tx_wall_us: 0,
             ipid,
             csum: crate::convert::transport_checksum(buf),
             replies: 0,
@@ -617,7 +659,13 @@ impl Machine for PingTask {
             return false;
         };
         let target = self.counts_as_target(rx);
-        let rec = Self::reply_record(i, rx);
+        let sent = self.tx_wall(&self.probes[usize::from(i)]);
+        let rtt = rx.time.duration_since(sent).unwrap_or(Duration::ZERO);
+        let rec = Self::reply_record(i, u32::try_from(micros(rtt)).unwrap_or(u32::MAX), rx);
+        if self.replies.capacity() == 0 {
+            self.replies
+                .reserve_exact(usize::from(self.spec.attempts).min(64));
+        }
         let p = &mut self.probes[usize::from(i)];
         if p.replies >= MAX_REPLIES_PER_PROBE {
             return false;
@@ -646,7 +694,10 @@ impl Machine for PingTask {
             return;
         };
         match result {
-            Ok(t) => p.tx_wall = Some(t),
+            Ok(t) => {
+                let us = t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, micros);
+                p.tx_wall_us = us.max(1);
+            }
             Err(e) => {
                 // the probe never left: forget it
                 if usize::try_from(probe).is_ok_and(|i| i + 1 == self.probes.len()) {
@@ -750,5 +801,17 @@ impl Machine for PingTask {
         order.sort_by_key(|r| r.probe); // stable: arrival order within a probe
         p.replies = order.into_iter().map(|r| self.to_model_reply(r)).collect();
         Measurement::Ping(p)
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// Per-probe and per-reply state is what 10,000 concurrent pings cost:
+    /// keep it small.
+    #[test]
+    fn per_task_state_stays_small() {
+        assert!(size_of::<super::ProbeState>() <= 24);
+        assert!(size_of::<super::ReplyRec>() <= 56);
+        assert!(size_of::<super::PingTask>() <= 512);
     }
 }

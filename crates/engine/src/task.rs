@@ -18,6 +18,8 @@ pub(crate) struct Ctx<'a> {
     pub flows: &'a mut FlowTable,
     /// The engine-wide IPv4 identification counter.
     pub ipid: &'a mut u16,
+    /// A scratch buffer (probe payloads), reused across probes.
+    pub scratch: &'a mut Vec<u8>,
 }
 
 impl Ctx<'_> {
@@ -44,6 +46,9 @@ impl Ctx<'_> {
         match self.flows.claim(key, self.slot) {
             Claim::Owned => {
                 if !claimed.contains(&key) {
+                    if claimed.capacity() == 0 {
+                        claimed.reserve_exact(1);
+                    }
                     claimed.push(key);
                 }
                 *blocked = None;

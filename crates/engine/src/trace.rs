@@ -55,9 +55,11 @@ struct ProbeState {
     attempt: u8,
     /// The transport checksum the probe carried (checked against quotes).
     csum: u16,
-    tx: Instant,
-    tx_wall: Option<SystemTime>,
-    deadline: Instant,
+    /// When the probe left, in microseconds after the task started.
+    tx_us: u64,
+    /// The wall-clock transmit time the I/O shell reported, in
+    /// microseconds since the epoch (0: not reported).
+    tx_wall_us: u64,
     lastditch: bool,
     replies: u16,
 }
@@ -237,8 +239,20 @@ impl TraceTask {
         self.spec.method
     }
 
-    fn wall_at(&self, t: Instant) -> SystemTime {
-        self.start_wall + t.saturating_duration_since(self.start)
+    /// The probe's wall-clock transmit time: as reported, else estimated
+    /// from the monotonic clock.
+    fn tx_wall(&self, p: &ProbeState) -> SystemTime {
+        if p.tx_wall_us == 0 {
+            self.start_wall + Duration::from_micros(p.tx_us)
+        } else {
+            SystemTime::UNIX_EPOCH + Duration::from_micros(p.tx_wall_us)
+        }
+    }
+
+    /// When probe `k` stops waiting for a reply.
+    fn deadline(&self, k: u32) -> Instant {
+        let tx = self.probes.get(k as usize).map_or(0, |p| p.tx_us);
+        self.start + Duration::from_micros(tx) + self.spec.wait_timeout
     }
 
     fn paris_by_ip(&self) -> bool {
@@ -712,7 +726,7 @@ impl TraceTask {
 
     fn to_model_hop(&self, r: &ReplyRec) -> TraceHop {
         let p = &self.probes[r.probe as usize];
-        let tx = p.tx_wall.unwrap_or_else(|| self.wall_at(p.tx));
+        let tx = self.tx_wall(p);
         let rtt = r.rx.duration_since(tx).unwrap_or(Duration::ZERO);
         let rtt = Duration::from_micros(u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX));
         let mut h = TraceHop::new(
@@ -759,6 +773,10 @@ impl TraceTask {
         h.icmp_exts.clone_from(&r.ext);
         h
     }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 fn model_method(m: CmdMethod) -> TraceMethod {
@@ -810,14 +828,12 @@ impl Machine for TraceTask {
             self.stop_with(TraceStop::Error, 0, ttl);
             return None;
         }
-        let deadline = now + self.spec.wait_timeout;
         self.probes.push(ProbeState {
             ttl,
             attempt,
             csum: crate::convert::transport_checksum(buf),
-            tx: now,
-            tx_wall: None,
-            deadline,
+            tx_us: micros(now.saturating_duration_since(self.start)),
+            tx_wall_us: 0,
             lastditch,
             replies: 0,
         });
@@ -866,11 +882,11 @@ impl Machine for TraceTask {
         }
         for h in &self.window {
             if let Some(k) = h.outstanding {
-                take(self.probes[k as usize].deadline);
+                take(self.deadline(k));
             }
         }
         if let Some(k) = self.ld_outstanding {
-            take(self.probes[k as usize].deadline);
+            take(self.deadline(k));
         }
         best
     }
@@ -880,7 +896,7 @@ impl Machine for TraceTask {
             return;
         }
         if let Some(k) = self.ld_outstanding
-            && self.probes[k as usize].deadline <= now
+            && self.deadline(k) <= now
         {
             self.ld_outstanding = None;
             if self.ld_sent >= self.spec.attempts {
@@ -890,7 +906,7 @@ impl Machine for TraceTask {
         }
         for i in 0..self.window.len() {
             if let Some(k) = self.window[i].outstanding
-                && self.probes[k as usize].deadline <= now
+                && self.deadline(k) <= now
             {
                 self.window[i].outstanding = None;
             }
@@ -948,7 +964,10 @@ impl Machine for TraceTask {
             return;
         };
         match result {
-            Ok(t) => p.tx_wall = Some(t),
+            Ok(t) => {
+                let us = t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, micros);
+                p.tx_wall_us = us.max(1);
+            }
             Err(e) => {
                 let ttl = p.ttl;
                 self.errmsg = Some(e.message);

@@ -40,7 +40,12 @@ fn seed_replies_match_the_world() {
     let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
         .unwrap()
         .map(|d| d.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("reply-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("reply-")
+        })
         .collect();
     files.sort();
     for f in files {

@@ -309,3 +309,49 @@ fn send_failure_ends_with_error() {
     assert_eq!(p.errmsg.as_deref(), Some("Network is unreachable"));
     assert_eq!(p.probes_sent, 0);
 }
+
+#[test]
+fn record_route_and_timestamps_are_recorded() {
+    let mut sim = net_to(DST4, DstMode::Answer);
+    sim.net.keep_probes = true;
+    sim.start_cmd(1, "ping -c 2 -i 0.1 -R 198.51.100.1");
+    sim.run();
+    let p = sim.ping(1);
+    assert_eq!(p.probe_size, 124);
+    assert_eq!(p.replies.len(), 2);
+    let rr: Vec<String> = p.replies[0]
+        .rr
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(rr, vec!["10.0.0.1", "10.0.0.2", "10.0.0.3", "198.51.100.1"]);
+    assert!(p.flags.contains(vantage_model::PingFlags::V4RR));
+    let (_, probe) = &sim.net.probes[0];
+    assert_eq!(probe[0], 0x4f, "IPv4 header with 40 bytes of options");
+    assert_eq!(probe.len(), 124);
+
+    let mut sim = net_to(DST4, DstMode::Answer);
+    sim.start_cmd(1, "ping -c 1 -T tsonly 198.51.100.1");
+    sim.run();
+    let p = sim.ping(1);
+    let ts = p.replies[0].ip_ts.as_ref().unwrap();
+    assert_eq!(ts.timestamps, vec![1000, 1001, 1002, 1003]);
+    assert!(ts.addrs.is_empty());
+}
+
+#[test]
+fn icmp_time_reply_values() {
+    let mut sim = net_to(DST4, DstMode::Answer);
+    sim.net.keep_probes = true;
+    sim.start_cmd(1, "ping -c 1 -P icmp-time 198.51.100.1");
+    sim.run();
+    let p = sim.ping(1);
+    assert_eq!(p.probe_size, 84);
+    assert_eq!(sim.net.probes[0].1.len(), 84);
+    let ts = p.replies[0].icmp_ts.unwrap();
+    assert_eq!((ts.receive, ts.transmit), (1234, 1235));
+    // originate: milliseconds since midnight UTC of the start (1700000000 s)
+    assert_eq!(ts.originate, (1_700_000_000 % 86_400) * 1000);
+}

@@ -324,7 +324,61 @@ fn flow_hash(p: &ProbeInfo<'_>) -> u64 {
     h
 }
 
+/// Copies the probe's IPv4 options into `reply` (whose header has none),
+/// filled in as the routers of `route` (then the destination) would: record
+/// route stores addresses, timestamps-only stores 1000, 1001, ...
+pub fn with_recorded_options(reply: &[u8], opts: &[u8], route: &[IpAddr]) -> Vec<u8> {
+    let mut o = opts.to_vec();
+    if o.len() >= 4 && (o[0] == 7 || o[0] == 68) {
+        let len = usize::from(o[1]).min(o.len());
+        // record route and timestamps-only take 4 bytes per hop, the others 8
+        let tsonly_or_rr = o[0] == 7 || o[3].trailing_zeros() >= 4;
+        let step = if tsonly_or_rr { 4 } else { 8 };
+        let mut ptr = usize::from(o[2]);
+        for (i, a) in route.iter().enumerate() {
+            let IpAddr::V4(a) = a else { continue };
+            if ptr + step - 1 > len {
+                break;
+            }
+            let at = ptr - 1;
+            if o[0] == 7 {
+                o[at..at + 4].copy_from_slice(&a.octets());
+            } else {
+                o[at..at + 4].copy_from_slice(&(1000 + i as u32).to_be_bytes());
+            }
+            ptr += step;
+        }
+        o[2] = ptr as u8;
+    }
+    let hl = 20 + o.len();
+    let mut out = reply[..20].to_vec();
+    out.extend_from_slice(&o);
+    out.extend_from_slice(&reply[20..]);
+    out[0] = 0x40 | (hl / 4) as u8;
+    let total = out.len() as u16;
+    out[2..4].copy_from_slice(&total.to_be_bytes());
+    out[10] = 0;
+    out[11] = 0;
+    let c = checksum::checksum(&out[..hl]);
+    out[10..12].copy_from_slice(&c.to_be_bytes());
+    out
+}
+
 impl Net {
+    /// The router addresses on the way to `dst`, then `dst` itself.
+    fn route_addrs(&self, dst: IpAddr) -> Vec<IpAddr> {
+        let mut v: Vec<IpAddr> = self.paths[&dst]
+            .hops
+            .iter()
+            .filter_map(|h| match h {
+                Hop::Router(a) | Hop::Mpls(a, _) | Hop::Unreach(a, _) => Some(*a),
+                _ => None,
+            })
+            .collect();
+        v.push(dst);
+        v
+    }
+
     pub fn add_path(&mut self, dst: IpAddr, path: Path) {
         self.paths.insert(dst, path);
     }
@@ -461,16 +515,17 @@ impl Net {
                 match (v6, t[0]) {
                     (false, 8) | (true, 128) => {
                         let ty = if v6 { 129 } else { 0 };
-                        Some(icmp_packet(
-                            me,
-                            them,
-                            ty,
-                            0,
-                            [t[4], t[5], t[6], t[7]],
-                            &t[8..],
-                            60,
-                            id,
-                        ))
+                        let reply =
+                            icmp_packet(me, them, ty, 0, [t[4], t[5], t[6], t[7]], &t[8..], 60, id);
+                        if !v6 && p.header_len > 20 {
+                            let route = self.route_addrs(p.dst);
+                            return Some(with_recorded_options(
+                                &reply,
+                                &probe[20..p.header_len],
+                                &route,
+                            ));
+                        }
+                        Some(reply)
                     }
                     (false, 13) => {
                         let mut body = t[8..20].to_vec();
@@ -543,6 +598,12 @@ pub struct Sim {
     pub handled: Vec<Handled>,
     /// Times the engine asked to be woken at or before the current time.
     pub stalls: u64,
+    /// Keep every result in `results` (the scale example turns this off).
+    pub keep_results: bool,
+    /// Tasks finished.
+    pub finished: usize,
+    /// Ping replies in finished results.
+    pub replies_total: usize,
     buf: Vec<u8>,
 }
 
@@ -570,6 +631,9 @@ impl Sim {
             tx_times: Vec::new(),
             handled: Vec::new(),
             stalls: 0,
+            keep_results: true,
+            finished: 0,
+            replies_total: 0,
             buf: Vec::new(),
         }
     }
@@ -623,9 +687,15 @@ impl Sim {
         while let Some(ev) = self.engine.poll_event() {
             match ev {
                 Event::Finished { task, result } => {
-                    self.finish_order.push(task);
-                    let dup = self.results.insert(task, result).is_some();
-                    assert!(!dup, "task {task} finished twice");
+                    self.finished += 1;
+                    if let Measurement::Ping(p) = &result {
+                        self.replies_total += p.replies.len();
+                    }
+                    if self.keep_results {
+                        self.finish_order.push(task);
+                        let dup = self.results.insert(task, result).is_some();
+                        assert!(!dup, "task {task} finished twice");
+                    }
                 }
                 Event::Progress { task, result } => self.progress.push((task, result)),
                 _ => {}
