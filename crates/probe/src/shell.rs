@@ -257,6 +257,9 @@ impl Shell {
         self.engine
             .start(id, spec, src, Instant::now(), vantage_sys::clock::now())?;
         self.running.insert(id);
+        self.shared
+            .tasks_running
+            .store(self.running.len() as u64, Ordering::Relaxed);
         self.shared.tasks_started.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
