@@ -250,4 +250,29 @@ mod tests {
         assert_eq!(status_of(b"HTTP/1.1 301 Moved\r\n\r\n"), Some(301));
         assert_eq!(status_of(b"nonsense"), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn head_round_trips(
+            status in 100u16..1000,
+            headers in proptest::collection::vec(("[A-Za-z][A-Za-z0-9-]{0,15}", "[ -~]{0,30}"), 0..8),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..50),
+        ) {
+            let hs: Vec<(String, Vec<u8>)> = headers
+                .iter()
+                .map(|(n, v)| (n.clone(), v.trim().as_bytes().to_vec()))
+                .collect();
+            let mut raw = synth_response_head(status, HttpVersion::Http11, &hs);
+            let end = raw.len();
+            raw.extend_from_slice(&body);
+            proptest::prop_assert_eq!(head_end(&raw).map(|e| e <= end), Some(true));
+            let h = parse_head(&raw[..end]).unwrap();
+            proptest::prop_assert_eq!(h.status, status);
+            proptest::prop_assert_eq!(h.version, HttpVersion::Http11);
+            let got: Vec<(String, Vec<u8>)> =
+                h.headers.iter().map(|(n, v)| (n.clone(), v.as_bytes().to_vec())).collect();
+            proptest::prop_assert_eq!(got, hs);
+            proptest::prop_assert_eq!(status_of(&raw), Some(status));
+        }
+    }
 }
