@@ -2,9 +2,9 @@
 //!
 //! Probes go out `wait_probe` apart (measured from the previous probe's
 //! actual transmission, so the shared pacer can only delay, never bunch
-//! them). The measurement ends `wait_timeout` after the last probe, as soon
-//! as every probe has an answer from the target, when the `-o` stop count of
-//! answered probes is reached, on a send error, or when halted.
+//! them). As in scamper, the measurement ends `wait_timeout` after the last
+//! probe (late replies and duplicates until then are recorded), or as soon
+//! as `-o` probes have a reply (of any kind), on a send error, or when halted.
 //!
 //! Matching (see also the crate documentation):
 //! * ICMP methods: flow key (src, dst, identifier); the probe is
@@ -360,19 +360,6 @@ impl PingTask {
         }
     }
 
-    /// Whether a reply counts as an answer from the target (scamper's
-    /// statistics rule, also used for `-o` and early completion).
-    fn counts_as_target(&self, rx: &Rx<'_>) -> bool {
-        let m = self.method();
-        match rx.kind {
-            RxKind::EchoReply { .. } => m == CmdMethod::IcmpEcho,
-            RxKind::TimestampReply { .. } => m == CmdMethod::IcmpTime,
-            RxKind::Tcp { .. } => m.is_tcp(),
-            RxKind::Udp { .. } => m.is_udp(),
-            RxKind::Error { .. } => m.is_udp() && rx.is_port_unreach(),
-        }
-    }
-
     fn probe_desc<'a>(
         &self,
         i: u16,
@@ -658,7 +645,6 @@ impl Machine for PingTask {
         let Some(i) = self.match_probe(rx) else {
             return false;
         };
-        let target = self.counts_as_target(rx);
         let sent = self.tx_wall(&self.probes[usize::from(i)]);
         let rtt = rx.time.duration_since(sent).unwrap_or(Duration::ZERO);
         let rec = Self::reply_record(i, u32::try_from(micros(rtt)).unwrap_or(u32::MAX), rx);
@@ -671,16 +657,13 @@ impl Machine for PingTask {
             return false;
         }
         p.replies += 1;
-        if target && !p.answered {
+        if !p.answered {
             p.answered = true;
             self.answered += 1;
         }
         self.replies.push(rec);
         self.since_progress = self.since_progress.saturating_add(1);
-        let all_sent = self.probes.len() >= usize::from(self.spec.attempts);
-        if (self.spec.stop_count != 0 && self.answered >= self.spec.stop_count)
-            || (all_sent && usize::from(self.answered) >= self.probes.len())
-        {
+        if self.spec.stop_count != 0 && self.answered >= self.spec.stop_count {
             self.stop_now(PingStop::Done);
         }
         true

@@ -178,7 +178,7 @@ fn replayed_replies_do_not_move_to_other_probes() {
     assert_eq!(keys, vec![(1, 0), (1, 0), (2, 0), (2, 0), (3, 0)]);
     let p = sim.ping(2);
     let ids: Vec<u16> = p.replies.iter().map(|r| r.probe_id).collect();
-    assert_eq!(ids, vec![0, 0, 1, 1, 2, 2, 3]);
+    assert_eq!(ids, vec![0, 0, 1, 1, 2, 2, 3, 3]);
 }
 
 fn garbage() -> impl Strategy<Value = Vec<u8>> {
