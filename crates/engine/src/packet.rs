@@ -239,14 +239,6 @@ impl Rx<'_> {
         }
     }
 
-    /// Whether the reply is an ICMP port unreachable (v4 3/3, v6 1/4).
-    pub fn is_port_unreach(&self) -> bool {
-        let v6 = self.src.is_ipv6();
-        matches!(self.kind, RxKind::Error { icmp_type, code, .. }
-            if (!v6 && icmp_type == icmp::V4_UNREACH && code == icmp::V4_PORT_UNREACH)
-                || (v6 && icmp_type == icmp::V6_UNREACH && code == icmp::V6_PORT_UNREACH))
-    }
-
     /// The ICMP extension objects of an ICMP error, decoded (malformed
     /// objects end the list).
     pub fn extensions(&self) -> Vec<IcmpExt> {
