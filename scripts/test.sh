@@ -1,14 +1,32 @@
 #!/usr/bin/env bash
-# The whole Vantage test suite: formatting, lints, unit and namespace integration tests.
+# The whole Vantage test suite: formatting, lints, docs, unit and namespace integration tests,
+# fuzz targets (built, their corpora replayed by the unit tests) and the Python module's tests.
 # Namespace tests need root; without it they skip themselves and say so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p target
 
-echo "== cargo fmt --check"
+step() { printf '\n== %s\n' "$*"; }
+
+step "cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo clippy (warnings are errors)"
+step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p vantage-proto --all-targets --features tokio-codec --locked -- -D warnings
 
-echo "== cargo test"
+step "cargo doc (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
+step "fuzz targets build on stable"
+cargo build --manifest-path fuzz/Cargo.toml --locked --quiet
+
+step "cargo test"
 cargo test --workspace --locked 2>&1 | tee target/test.log
+cargo test -p vantage-proto --features tokio-codec --locked --quiet 2>&1 | tail -3
+
+if [ -f scripts/python-env.sh ] && [ -d python/tests ]; then
+  step "Python module"
+  bash scripts/python-env.sh
+  .venv/bin/python -m pytest -q python/tests
+fi
