@@ -153,16 +153,9 @@ impl Policy {
         } else {
             &self.config().ports.udp
         };
-        let used = match want {
-            [one] if one.first != one.last => Some(*one),
-            [a, b] => Some(PortRange {
-                first: a.first,
-                last: b.last,
-            }),
-            _ => None,
-        };
         for r in want {
             if let Some(port) = ports::first_outside(allowed, *r) {
+                let used = (want.len() > 1 || r.first != r.last).then_some(*r);
                 return Err(Violation::Port { proto, port, used });
             }
         }

@@ -141,7 +141,8 @@ pub enum Violation {
         proto: &'static str,
         /// The first port used that the list does not hold.
         port: u16,
-        /// All the ports the command uses, when more than one.
+        /// The ports the command uses, when more than one (the part that wraps past 65535
+        /// is a range of its own).
         used: Option<PortRange>,
     },
     /// A probe's payload exceeds `payload.max_bytes`.

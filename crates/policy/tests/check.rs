@@ -275,6 +275,11 @@ fn trace_rules() {
         "policy: port 33601 not in ports.udp (the command uses ports 33512-33601)"
     );
     allowed(&p, "trace -m 30 -p 00112233 8.8.8.8");
+    // Classic UDP ports count up past 65535 and wrap to 0, which the default list leaves out.
+    assert_eq!(
+        refused(&Policy::default(), "trace -m 30 -P udp -d 65500 8.8.8.8"),
+        "policy: port 0 not in ports.udp (the command uses ports 0-23)"
+    );
     let long = format!("trace -m 30 -p {} 8.8.8.8", "ab".repeat(101));
     assert_eq!(
         refused(&p, &long),
