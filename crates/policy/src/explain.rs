@@ -153,6 +153,21 @@ impl Policy {
         );
         let o = &cfg.options;
         let _ = writeln!(w, "TTL: at most {}.", o.max_ttl);
+        if o.max_ttl < u8::MAX {
+            if m.types.contains(&MeasurementType::Trace) {
+                let _ = writeln!(
+                    w,
+                    "  so trace commands must give a maximum TTL (-m) of at most {};",
+                    o.max_ttl
+                );
+            }
+            if m.types.contains(&MeasurementType::Tracelb) {
+                let _ = writeln!(
+                    w,
+                    "  and tracelb, which has no TTL limit, is always refused: raise max_ttl to 255 to run it."
+                );
+            }
+        }
         let _ = writeln!(w, "Spoofed source addresses: {}.", yes_no(o.spoof));
         let _ = writeln!(w, "IP record-route option: {}.", yes_no(o.record_route));
         let _ = writeln!(w, "IP timestamp option: {}.", yes_no(o.timestamp));

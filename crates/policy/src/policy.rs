@@ -88,6 +88,7 @@ impl PolicyConfig {
 impl Policy {
     /// Compiles a config (normalising it). Does no I/O: a `do_not_probe.file` in the config is
     /// not read; attach a list with [`Policy::with_do_not_probe`] or use [`Policy::load`].
+    /// Values are taken as given: the TOML and JSON readers are what check their ranges.
     pub fn from_config(mut config: PolicyConfig) -> Policy {
         config.normalize();
         let index = |list: &[Prefix]| {

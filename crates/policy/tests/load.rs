@@ -355,6 +355,7 @@ fn explain_mentions_every_rule() {
         "TCP only to 443, 8000-8080; UDP only to 53, 33434-33534.",
         "at most 512 bytes after the ICMP, UDP or TCP header",
         "TTL: at most 32.",
+        "so trace commands must give a maximum TTL (-m) of at most 32;",
         "Spoofed source addresses: allowed.",
         "IP record-route option: never.",
         "IP timestamp option: allowed.",
@@ -380,6 +381,14 @@ fn explain_mentions_every_rule() {
         "{dns}"
     );
     assert!(dns.contains("and this policy names none of them."), "{dns}");
+    assert!(!dns.contains("tracelb, which has no TTL limit"), "{dns}");
+    let low = Policy::from_toml("[options]\nmax_ttl = 64\n", "l", None)
+        .unwrap()
+        .explain();
+    assert!(
+        low.contains("tracelb, which has no TTL limit, is always refused"),
+        "{low}"
+    );
 }
 
 #[test]
