@@ -18,6 +18,14 @@
 //! engine.cancel(task)                               halt: end with what it has
 //! ```
 //!
+//! [`Engine::poll_transmit`] writes the whole IP packet (IPv4 or IPv6 header
+//! included, for `IP_HDRINCL`/`IPV6_HDRINCL` sockets) into a buffer the caller
+//! reuses, and returns its destination and a [`ProbeRef`] for `on_sent`.
+//! Received packets go in as bytes with their IP header
+//! ([`Engine::handle_packet`]) or, for Linux raw ICMPv6 sockets, as the bare
+//! ICMPv6 message plus the addresses and hop limit
+//! ([`Engine::handle_icmpv6`]).
+//!
 //! Times: `now` is a monotonic [`std::time::Instant`] used for scheduling;
 //! wall-clock [`std::time::SystemTime`]s (start, kernel transmit and receive
 //! timestamps) are only recorded in results and used for round-trip times.
@@ -33,13 +41,16 @@
 //! A demultiplexer maps the *flow key* a reply carries back — for ICMP
 //! errors, the one in the quote — to the task that owns it; the task then
 //! finds the probe by a per-probe *discriminator* and checks every field it
-//! can (addresses, protocol, ports, identifiers, quoted request type, TCP
-//! numbers) before accepting it:
+//! can before accepting it: the reply is addressed to our source; a quote
+//! names our source, the destination, the method's protocol and request type,
+//! and carries the very transport checksum the probe had (ICMP and UDP);
+//! echo, TCP and UDP replies come from the destination; TCP replies
+//! acknowledge our sequence number or carry our acknowledgement number.
 //!
 //! | measurement / method | flow key | probe discriminator |
 //! |---|---|---|
 //! | ping icmp-echo, icmp-time | ICMP id | ICMP sequence − `-d` |
-//! | ping udp, tcp-syn, tcp-ack, tcp-synack, tcp-rst | (sport, dport) | quoted IPv4 IP-ID; else the latest probe (as scamper) |
+//! | ping udp, tcp-syn, tcp-ack, tcp-synack, tcp-rst | (sport, dport) | quoted IPv4 IP-ID (must be one we sent); IPv6 quotes and direct replies: the latest probe (as scamper) |
 //! | ping udp-dport | (sport, dport + i) | the destination port |
 //! | ping udp-sport, tcp-syn-sport, tcp-ack-sport | (sport + i, dport) | the source port |
 //! | trace udp | (sport, dport + i) | the destination port |
@@ -59,7 +70,20 @@
 //! Garbage never panics the engine (every parser is `vantage-wire`'s, which
 //! returns errors) and never matches a probe: packets whose checksum fails,
 //! whose quote names another source, destination, protocol or port, or whose
-//! discriminator names a probe never sent are counted as unmatched.
+//! discriminator names a probe never sent are counted as unmatched. A probe
+//! records at most 64 replies, so a flood of duplicates cannot grow memory.
+//!
+//! ## Behaviour worth knowing
+//! * Ping: probes `-i` apart, measured from the previous probe's actual
+//!   transmission (the pacer can delay a probe, never bunch two); the ping
+//!   ends `-W` after the last probe, or when `-o` probes got a reply.
+//! * Trace: scamper's stop rules and order (see the `trace` module docs):
+//!   completed, unreach (stop data = ICMP code), icmp (IPv6 packet too big),
+//!   loop (non-adjacent repeat, `-l` of them), gaplimit (after last-ditch
+//!   probes with `-G 2`), hoplimit, error (stop data = errno), halted. With
+//!   `-N` > 1 the replies past the stopping TTL are kept and `stop_hop` says
+//!   where it stopped.
+//! * `-y N` streams [`Event::Progress`] snapshots after every N replies.
 //!
 //! # What this crate is not
 //! It opens no sockets and reads no clocks (that is `vantage-sys` and the

@@ -554,3 +554,64 @@ fn unsupported_options_are_refused() {
     sim.run();
     assert!(sim.results.is_empty());
 }
+
+#[test]
+fn ipv6_replies_without_their_header() {
+    let dst = v6(0x99);
+    for method in ["udp-paris", "icmp", "tcp"] {
+        let mut sim = sim_with(dst, Path::new(routers6(3)));
+        sim.icmpv6_bare = true;
+        sim.start_cmd(1, &format!("trace -P {method} {dst}"));
+        sim.run();
+        let t = sim.trace(1);
+        assert_eq!(t.stop_reason, TraceStop::Completed, "{method}");
+        assert_eq!(t.hops.len(), 4, "{method}");
+        // the hop limit comes from recvmsg; the size from the ICMPv6 length
+        assert_eq!(t.hops[0].reply_ttl, 250, "{method}");
+        assert_eq!(t.hops[0].reply_size, 40 + 8 + 60, "{method}");
+    }
+}
+
+#[test]
+fn hold_time_spaces_attempts_at_one_hop() {
+    let hops = vec![Hop::Router(v4(10, 0, 0, 1)), Hop::Silent];
+    let mut path = Path::new(hops);
+    path.dst_mode = DstMode::Silent;
+    let mut sim = sim_with(DST4, path);
+    sim.start_cmd(1, "trace -q 3 -w 1 -H 1.5 -g 1 198.51.100.1");
+    sim.run();
+    let t = sim.trace(1);
+    assert_eq!(t.stop_reason, TraceStop::Gaplimit);
+    // hop 2: attempts at 2 ms, then each 1.5 s after the previous (not 1 s)
+    let at2: Vec<Duration> = sim.tx_times[1..].to_vec();
+    assert_eq!(
+        at2,
+        vec![
+            Duration::from_millis(2),
+            Duration::from_millis(1502),
+            Duration::from_millis(3002)
+        ]
+    );
+}
+
+#[test]
+fn explicit_ports_collide_only_with_each_other() {
+    let mut sim = sim_with(DST4, Path::new(routers4(3)));
+    sim.start_cmd(1, "trace -s 40000 198.51.100.1");
+    sim.start_cmd(2, "trace -s 40000 198.51.100.1");
+    sim.start_cmd(3, "trace 198.51.100.1");
+    sim.run();
+    for id in 1..=3 {
+        assert_eq!(sim.trace(id).stop_reason, TraceStop::Completed, "task {id}");
+        assert_eq!(sim.trace(id).hops.len(), 4, "task {id}");
+    }
+    assert_eq!(sim.trace(1).sport, 40000);
+    assert_eq!(sim.trace(2).sport, 40000);
+    assert_ne!(sim.trace(3).sport, 40000);
+    // task 2 started probing only after task 1 released the flow
+    let t1_end = sim.trace(1).hops[3].tx.unwrap();
+    let t2_first = sim.trace(2).hops[0].tx.unwrap();
+    assert!(t2_first > t1_end);
+    let t3_first = sim.trace(3).hops[0].tx.unwrap();
+    assert_eq!(t3_first, sim.trace(1).hops[0].tx.unwrap());
+}

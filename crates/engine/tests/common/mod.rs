@@ -598,6 +598,8 @@ pub struct Sim {
     pub handled: Vec<Handled>,
     /// Times the engine asked to be woken at or before the current time.
     pub stalls: u64,
+    /// Deliver ICMPv6 replies without their IPv6 header (`handle_icmpv6`).
+    pub icmpv6_bare: bool,
     /// Keep every result in `results` (the scale example turns this off).
     pub keep_results: bool,
     /// Tasks finished.
@@ -632,6 +634,7 @@ impl Sim {
             handled: Vec::new(),
             stalls: 0,
             keep_results: true,
+            icmpv6_bare: false,
             finished: 0,
             replies_total: 0,
             buf: Vec::new(),
@@ -672,7 +675,21 @@ impl Sim {
     fn pump(&mut self) {
         while let Some(b) = self.net.pop_due(self.now) {
             let wall = self.wall(self.now);
-            let h = self.engine.handle_packet(self.now, wall, &b);
+            let h = if self.icmpv6_bare && b[0] >> 4 == 6 && b[6] == 58 {
+                // as a Linux raw ICMPv6 socket delivers it
+                let src: [u8; 16] = b[8..24].try_into().unwrap();
+                let dst: [u8; 16] = b[24..40].try_into().unwrap();
+                self.engine.handle_icmpv6(
+                    self.now,
+                    wall,
+                    src.into(),
+                    dst.into(),
+                    Some(b[7]),
+                    &b[40..],
+                )
+            } else {
+                self.engine.handle_packet(self.now, wall, &b)
+            };
             self.handled.push(h);
         }
         self.engine.handle_timeout(self.now);
