@@ -426,7 +426,8 @@ async fn connect_and_fetch<P: Pacing>(
         .await
         .map_err(|e| Stop(HttpStop::NoConn, e.to_string()))?;
     let t1 = Instant::now();
-    run.http.hsrtt = t1 - t0;
+    // Warts keeps microseconds: record what it can hold.
+    run.http.hsrtt = Duration::from_micros((t1 - t0).as_micros() as u64);
     run.phases.connect = Some(st.at(t1));
     if let Ok(local) = stream.local_addr() {
         run.http.src = Some(Addr::from(local.ip()));

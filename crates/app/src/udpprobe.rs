@@ -98,6 +98,10 @@ pub async fn run<P: Pacing>(spec: &UdpprobeSpec, env: &AppEnv<P>) -> UdpprobeRun
                 }
                 last_tx = tx;
                 let port = sock.local_addr().map_or(0, |a| a.port());
+                if next == 0 {
+                    // Warts (and scamper) take probe 0's transmit time as the start time.
+                    run.udpprobe.start = stamper.at(tx);
+                }
                 run.udpprobe.probes.push(UdpprobeProbe {
                     tx: stamper.at(tx),
                     sport: port,
