@@ -157,20 +157,20 @@ fn start_nsd(lab: &Lab, dir: &Path) -> ProcessGuard {
 
 fn ask(lab: &Lab, req: DnsRequest) -> host::HostRun {
     let run = lab.run(|| async move { host::run_request(&req, &AppEnv::new(NoPacing)).await });
-    assert_warts(vantage_model::Record::Host(Box::new(run.host.clone())));
+    assert_warts(&vantage_model::Record::Host(Box::new(run.host.clone())));
     run
 }
 
 /// The record is valid warts: written and read back, it is equal.
-fn assert_warts(rec: vantage_model::Record) {
+fn assert_warts(rec: &vantage_model::Record) {
     let mut w = vantage_warts::Writer::new(Vec::new());
-    w.write_record(&rec).unwrap();
+    w.write_record(rec).unwrap();
     let bytes = w.into_inner().unwrap();
     let back = vantage_warts::Reader::new(&bytes[..])
         .filter_map(Result::ok)
         .find(|r| r.type_name() == rec.type_name())
         .unwrap();
-    assert_eq!(back, rec);
+    assert_eq!(&back, rec);
 }
 
 #[test]
@@ -578,7 +578,7 @@ fn fetch(lab: &Lab, req: HttpRequest, roots: &rustls::RootCertStore) -> http::Ht
         let env = AppEnv::new(NoPacing).with_roots(roots);
         http::run_request(&req, &env).await
     });
-    assert_warts(vantage_model::Record::Http(Box::new(run.http.clone())));
+    assert_warts(&vantage_model::Record::Http(Box::new(run.http.clone())));
     run
 }
 
