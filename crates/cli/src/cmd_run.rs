@@ -169,6 +169,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 },
                 out = results.recv() => {
                     let Some(out) = out else { break };
+                    if out.partial {
+                        // `-y` snapshots: only final results are written.
+                        continue;
+                    }
                     state.finished(out, &list, &cycle_ref, &mut sink, &bar)?;
                     if (eof || stopping) && state.lines_of.is_empty() {
                         break;

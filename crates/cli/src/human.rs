@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use vantage_command::{PingSpec, TraceSpec};
-use vantage_model::{Ping, PingReply, Trace, TraceFlags, TraceHop, TraceStop};
+use vantage_model::{Ping, PingReply, Record, Trace, TraceFlags, TraceHop, TraceStop};
 
 /// Milliseconds with three decimals.
 fn ms(d: Duration) -> String {
@@ -92,37 +92,50 @@ pub fn tcp_flags(f: u8) -> String {
     if s.is_empty() { "none".to_owned() } else { s }
 }
 
-/// The whole human-readable report of a ping: a line per reply, then statistics.
-pub fn ping_report(p: &Ping) -> String {
-    let mut out = String::new();
-    let mut seen = std::collections::HashSet::new();
-    for r in &p.replies {
-        let dup = if seen.insert(r.probe_id) {
-            ""
-        } else {
-            " (DUP!)"
-        };
-        if p.is_from_target(r) {
-            let _ = writeln!(
-                out,
-                "{} bytes from {}: seq={} ttl={} time={} ms{}{dup}",
-                r.reply_size,
-                r.from,
-                r.probe_id,
-                r.reply_ttl,
-                ms(r.rtt),
-                ping_reply_kind(r)
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "From {}: seq={}{}",
-                r.from,
-                r.probe_id,
-                ping_reply_kind(r)
-            );
-        }
+/// The line for reply `i` of a ping (`DUP!` when an earlier reply answered the same
+/// probe).
+pub fn ping_reply_line(p: &Ping, i: usize) -> String {
+    let Some(r) = p.replies.get(i) else {
+        return String::new();
+    };
+    let dup = if p.replies[..i].iter().any(|e| e.probe_id == r.probe_id) {
+        " (DUP!)"
+    } else {
+        ""
+    };
+    if p.is_from_target(r) {
+        format!(
+            "{} bytes from {}: seq={} ttl={} time={} ms{}{dup}\n",
+            r.reply_size,
+            r.from,
+            r.probe_id,
+            r.reply_ttl,
+            ms(r.rtt),
+            ping_reply_kind(r)
+        )
+    } else {
+        format!(
+            "From {}: seq={}{}\n",
+            r.from,
+            r.probe_id,
+            ping_reply_kind(r)
+        )
     }
+}
+
+/// The whole human-readable report of a ping: a line per reply, then statistics.
+#[cfg(test)]
+pub fn ping_report(p: &Ping) -> String {
+    let mut out: String = (0..p.replies.len())
+        .map(|i| ping_reply_line(p, i))
+        .collect();
+    out.push_str(&ping_summary(p));
+    out
+}
+
+/// The statistics that end a ping's report.
+pub fn ping_summary(p: &Ping) -> String {
+    let mut out = String::new();
     let st = p.stats();
     let _ = writeln!(out, "--- {} ping statistics ---", p.dst);
     let sent = u32::from(p.probes_sent);
@@ -233,51 +246,58 @@ fn tcp_note(h: &TraceHop) -> String {
     }
 }
 
-/// The whole human-readable report of a traceroute: one line per TTL with each reply's
-/// address (printed when it changes) and round-trip time, `*` for an attempt with no
-/// reply, then how it ended.
-pub fn trace_report(t: &Trace) -> String {
+/// The line for TTL `ttl` of a traceroute: each reply's address (printed when it
+/// changes) and round-trip time, `*` for an attempt with no reply.
+pub fn trace_line(t: &Trace, ttl: u8) -> String {
     let mut out = String::new();
     let ipv6 = t.dst.is_ipv6();
-    let last = t.hop_count.min(255) as u8;
-    for ttl in t.firsthop..=last {
-        let mut hops: Vec<&TraceHop> = t.hops.iter().filter(|h| h.probe_ttl == ttl).collect();
-        hops.sort_by_key(|h| h.probe_id);
-        let _ = write!(out, "{ttl:2} ");
-        // Without -Q a hop gets no more attempts once one is answered.
-        let all = t.flags.contains(TraceFlags::ALL_ATTEMPTS);
-        let attempts = match hops.last() {
-            Some(h) if !all => usize::from(h.probe_id) + 1,
-            Some(h) => usize::from(t.attempts).max(usize::from(h.probe_id) + 1),
-            None => usize::from(t.attempts),
-        };
-        let mut prev_addr = None;
-        for a in 0..attempts {
-            let answered: Vec<&&TraceHop> = hops
-                .iter()
-                .filter(|h| usize::from(h.probe_id) == a)
-                .collect();
-            if answered.is_empty() {
-                out.push_str(" *");
-                continue;
-            }
-            for h in answered {
-                if prev_addr != Some(&h.addr) {
-                    let _ = write!(out, " {}", h.addr);
-                    prev_addr = Some(&h.addr);
-                }
-                let _ = write!(
-                    out,
-                    "  {} ms{}{}{}",
-                    ms(h.rtt),
-                    unreach_note(h, ipv6),
-                    tcp_note(h),
-                    mpls_note(h)
-                );
-            }
+    let mut hops: Vec<&TraceHop> = t.hops.iter().filter(|h| h.probe_ttl == ttl).collect();
+    hops.sort_by_key(|h| h.probe_id);
+    let _ = write!(out, "{ttl:2} ");
+    // Without -Q a hop gets no more attempts once one is answered.
+    let all = t.flags.contains(TraceFlags::ALL_ATTEMPTS);
+    let attempts = match hops.last() {
+        Some(h) if !all => usize::from(h.probe_id) + 1,
+        Some(h) => usize::from(t.attempts).max(usize::from(h.probe_id) + 1),
+        None => usize::from(t.attempts),
+    };
+    let mut prev_addr = None;
+    for a in 0..attempts {
+        let answered: Vec<&&TraceHop> = hops
+            .iter()
+            .filter(|h| usize::from(h.probe_id) == a)
+            .collect();
+        if answered.is_empty() {
+            out.push_str(" *");
+            continue;
         }
-        out.push('\n');
+        for h in answered {
+            if prev_addr != Some(&h.addr) {
+                let _ = write!(out, " {}", h.addr);
+                prev_addr = Some(&h.addr);
+            }
+            let _ = write!(
+                out,
+                "  {} ms{}{}{}",
+                ms(h.rtt),
+                unreach_note(h, ipv6),
+                tcp_note(h),
+                mpls_note(h)
+            );
+        }
     }
+    out.push('\n');
+    out
+}
+
+/// The TTL of the last line of a finished traceroute.
+fn last_ttl(t: &Trace) -> u8 {
+    t.hop_count.min(255) as u8
+}
+
+/// The lines that end a traceroute's report: why it stopped.
+pub fn trace_footer(t: &Trace) -> String {
+    let mut out = String::new();
     let why = match t.stop_reason {
         TraceStop::Completed => "reached the destination".to_owned(),
         TraceStop::Unreach => format!("stopped: unreachable (code {})", t.stop_data),
@@ -294,6 +314,66 @@ pub fn trace_report(t: &Trace) -> String {
         let _ = writeln!(out, "error: {e}");
     }
     out
+}
+
+/// The whole human-readable report of a traceroute: one line per TTL, then how it ended.
+#[cfg(test)]
+pub fn trace_report(t: &Trace) -> String {
+    let mut out: String = (t.firsthop..=last_ttl(t))
+        .map(|ttl| trace_line(t, ttl))
+        .collect();
+    out.push_str(&trace_footer(t));
+    out
+}
+
+/// Prints a measurement while it runs, from the snapshots `-y 1` gives, and finishes the
+/// report with the final result: ping replies as they arrive; traceroute lines once the
+/// trace has moved past their TTL (only when one hop is probed at a time, without `-Q`,
+/// so a line cannot change after it is printed).
+#[derive(Debug, Default)]
+pub struct Live {
+    replies_shown: usize,
+    ttl_shown: u8,
+}
+
+impl Live {
+    /// Text for what a snapshot adds.
+    pub fn partial(&mut self, rec: &Record) -> String {
+        match rec {
+            Record::Ping(p) => self.ping_lines(p),
+            Record::Trace(t) if t.squeries <= 1 && !t.flags.contains(TraceFlags::ALL_ATTEMPTS) => {
+                let newest = t.hops.iter().map(|h| h.probe_ttl).max().unwrap_or(0);
+                self.trace_lines(t, newest.saturating_sub(1))
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// The rest of the report, from the final result.
+    pub fn finish(&mut self, rec: &Record) -> String {
+        match rec {
+            Record::Ping(p) => self.ping_lines(p) + &ping_summary(p),
+            Record::Trace(t) => self.trace_lines(t, last_ttl(t)) + &trace_footer(t),
+            _ => String::new(),
+        }
+    }
+
+    fn ping_lines(&mut self, p: &Ping) -> String {
+        let out = (self.replies_shown..p.replies.len())
+            .map(|i| ping_reply_line(p, i))
+            .collect();
+        self.replies_shown = self.replies_shown.max(p.replies.len());
+        out
+    }
+
+    fn trace_lines(&mut self, t: &Trace, upto: u8) -> String {
+        let from = self.ttl_shown.saturating_add(1).max(t.firsthop);
+        if upto < from {
+            return String::new();
+        }
+        self.ttl_shown = upto;
+        (from..=upto).map(|ttl| trace_line(t, ttl)).collect()
+    }
 }
 
 #[cfg(test)]
@@ -372,6 +452,37 @@ mod tests {
             r.contains("round-trip min/avg/max/stddev = 0.500/1.000/1.500/0.500 ms"),
             "{r}"
         );
+    }
+
+    #[test]
+    fn live_output_equals_the_report() {
+        let mut t = Trace::new("10.0.6.2".parse().unwrap(), Timestamp::new(1, 0));
+        t.hop_count = 3;
+        t.probes_sent = 4;
+        t.stop_reason = TraceStop::Completed;
+        let all = vec![hop("10.0.0.2", 1, 0, 100), hop("10.0.6.2", 3, 0, 300)];
+        let mut live = Live::default();
+        let mut shown = String::new();
+        let mut snap = t.clone();
+        snap.hops = all[..1].to_vec();
+        shown += &live.partial(&Record::Trace(Box::new(snap.clone())));
+        assert_eq!(shown, "");
+        snap.hops = all.clone();
+        shown += &live.partial(&Record::Trace(Box::new(snap)));
+        assert_eq!(shown, " 1  10.0.0.2  0.100 ms\n 2  * *\n");
+        t.hops = all;
+        shown += &live.finish(&Record::Trace(Box::new(t.clone())));
+        assert_eq!(shown, trace_report(&t));
+
+        let mut p = Ping::new("10.0.6.2".parse().unwrap(), Timestamp::new(1, 0));
+        p.probes_sent = 2;
+        p.replies = vec![PingReply::new(0, p.dst, Duration::from_micros(5))];
+        let mut live = Live::default();
+        let mut shown = live.partial(&Record::Ping(Box::new(p.clone())));
+        p.replies
+            .push(PingReply::new(1, p.dst, Duration::from_micros(7)));
+        shown += &live.finish(&Record::Ping(Box::new(p.clone())));
+        assert_eq!(shown, ping_report(&p));
     }
 
     #[test]

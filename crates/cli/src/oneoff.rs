@@ -139,10 +139,19 @@ pub fn run(word: &'static str, a: &OneOff) -> anyhow::Result<ExitCode> {
     let json = long.json || a.json;
     let warts = long.warts.or_else(|| a.warts.clone());
     let ctx = Context::new(std::process::id());
-    let command = match Command::parse(&command_line(word, &words), &ctx) {
+    let mut command = match Command::parse(&command_line(word, &words), &ctx) {
         Ok(c) => c,
         Err(e) => return usage(&describe(&e)),
     };
+    if !json {
+        // Snapshots after every reply, so that text appears as the measurement goes
+        // (the result records nothing of this setting).
+        match &mut command {
+            Command::Ping(p) if p.stream == 0 => p.stream = 1,
+            Command::Trace(t) if t.stream == 0 => t.stream = 1,
+            _ => {}
+        }
+    }
     let mut config = ProberConfig::with_pps(pps);
     config.pid = ctx.pid;
     if let Err(e) = config.validate() {
@@ -162,11 +171,22 @@ pub fn run(word: &'static str, a: &OneOff) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the event loop")?;
+    let mut live = human::Live::default();
     let output = rt.block_on(async {
         let mut halted = false;
         loop {
             tokio::select! {
-                r = results.recv() => break r,
+                r = results.recv() => match r {
+                    Some(out) if out.partial => {
+                        if let (false, Ok(rec)) = (json, &out.result) {
+                            let text = live.partial(rec);
+                            let mut stdout = io::stdout().lock();
+                            let _ = stdout.write_all(text.as_bytes());
+                            let _ = stdout.flush();
+                        }
+                    }
+                    other => break other,
+                },
                 _ = tokio::signal::ctrl_c(), if !halted => {
                     // Ctrl-C ends the measurement with what it has, like ping(8).
                     let _ = handle.halt(task);
@@ -202,12 +222,7 @@ pub fn run(word: &'static str, a: &OneOff) -> anyhow::Result<ExitCode> {
             out.write_all(line)?;
         }
     } else {
-        let text = match &record {
-            Record::Ping(p) => human::ping_report(p),
-            Record::Trace(t) => human::trace_report(t),
-            _ => String::new(),
-        };
-        out.write_all(text.as_bytes())?;
+        out.write_all(live.finish(&record).as_bytes())?;
     }
     out.flush()?;
     // Like ping(8): success only if the target answered.

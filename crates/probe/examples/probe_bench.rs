@@ -4,7 +4,7 @@
 //! ```text
 //! probe_bench rate PPS SECONDS DST [SEND_BATCH]   highest loss-free rate: pings at PPS
 //! probe_bench tasks N COUNT INTERVAL PPS DST      N concurrent pings of COUNT probes
-//! probe_bench burst N PPS DST                     N one-probe pings to one destination
+//! probe_bench burst N PPS DST [OPTS]              N one-probe pings to one destination
 //! ```
 //!
 //! Each prints one line of `key=value` figures: probes sent, replies, loss, the kernel's
@@ -37,7 +37,12 @@ fn main() {
             rate(pps, seconds, a(3), batch);
         }
         "tasks" => tasks(num(1), num(2), a(3), num(4) as u32, a(5)),
-        "burst" => burst(num(1), num(2) as u32, a(3)),
+        "burst" => burst(
+            num(1),
+            num(2) as u32,
+            a(3),
+            &args.get(4..).unwrap_or_default().join(" "),
+        ),
         other => {
             eprintln!("unknown mode {other}");
             std::process::exit(2);
@@ -79,7 +84,10 @@ fn peak_rss_kb() -> u64 {
 fn collect(results: &mut Results, n: u64) -> (u64, u64) {
     let (mut sent, mut replies) = (0u64, 0u64);
     for _ in 0..n {
-        let out = results.blocking_recv().expect("prober running");
+        let mut out = results.blocking_recv().expect("prober running");
+        while out.partial {
+            out = results.blocking_recv().expect("prober running");
+        }
         if let Ok(Record::Ping(p)) = out.result {
             sent += u64::from(p.probes_sent);
             replies += u64::from(p.stats().nreplies);
@@ -178,13 +186,16 @@ fn tasks(n: u64, count: u64, interval: &str, pps: u32, dst: &str) {
     );
 }
 
-/// `n` one-probe pings to one destination, submitted at once: the time until the last
-/// result.
-fn burst(n: u64, pps: u32, dst: &str) {
+/// `n` one-probe pings to one destination with extra options `opts`, submitted at once:
+/// the time until the last result. Like scamper's, a ping ends `-W` (default 1 s) after
+/// its last probe even when every probe was answered; `-o 1` ends it at the reply.
+fn burst(n: u64, pps: u32, dst: &str, opts: &str) {
     let (handle, mut results, thread) = start(pps, 1);
     let t0 = Instant::now();
     for _ in 0..n {
-        handle.submit_line(&format!("ping -c 1 {dst}")).unwrap();
+        handle
+            .submit_line(&format!("ping -c 1 {opts} {dst}"))
+            .unwrap();
     }
     let (sent, replies) = collect(&mut results, n);
     let wall = t0.elapsed().as_secs_f64();
@@ -192,7 +203,7 @@ fn burst(n: u64, pps: u32, dst: &str) {
     drop(handle);
     thread.join().unwrap();
     report(
-        &format!("burst n={n} pps={pps}"),
+        &format!("burst n={n} pps={pps} options=[{opts}]"),
         &st,
         sent,
         replies,

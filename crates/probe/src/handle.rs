@@ -25,7 +25,8 @@ pub(crate) enum Control {
     Shutdown,
 }
 
-/// A finished task: its measurement, or why there is none.
+/// A finished task: its measurement, or why there is none (or, with `-y`, a running
+/// task's measurement so far).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskOutput {
     /// The id [`ProberHandle::submit`] returned.
@@ -33,6 +34,9 @@ pub struct TaskOutput {
     /// The measurement ([`Record::Ping`] or [`Record::Trace`]; halted and failed
     /// measurements say so in their stop reason), or why the task never started.
     pub result: Result<Record, TaskError>,
+    /// This is a snapshot of a task still running (stop reason `inprogress`), sent after
+    /// every N replies when the command asked for it (`-y N`); the final result follows.
+    pub partial: bool,
 }
 
 /// Counters of a prober, for monitoring. All are totals since the prober started, except

@@ -288,6 +288,7 @@ impl Shell {
         let _ = self.out.send(TaskOutput {
             task,
             result: Err(e),
+            partial: false,
         });
     }
 
@@ -489,11 +490,17 @@ impl Shell {
     /// reading them after a result sees everything that led to it.
     fn deliver(&mut self) {
         let mut done = Vec::new();
+        let mut finished = 0u64;
         while let Some(ev) = self.engine.poll_event() {
-            let Event::Finished { task, result } = ev else {
-                continue;
+            let (task, result, partial) = match ev {
+                Event::Finished { task, result } => (task, result, false),
+                Event::Progress { task, result } => (task, result, true),
+                _ => continue,
             };
-            self.running.remove(&task);
+            if !partial {
+                self.running.remove(&task);
+                finished += 1;
+            }
             let record = match result {
                 Measurement::Ping(p) => Record::Ping(Box::new(p)),
                 Measurement::Trace(t) => Record::Trace(Box::new(t)),
@@ -501,6 +508,7 @@ impl Shell {
             done.push(TaskOutput {
                 task,
                 result: Ok(record),
+                partial,
             });
         }
         if done.is_empty() {
@@ -508,7 +516,7 @@ impl Shell {
         }
         self.shared
             .tasks_finished
-            .fetch_add(done.len() as u64, Ordering::Relaxed);
+            .fetch_add(finished, Ordering::Relaxed);
         self.publish();
         for out in done {
             let _ = self.out.send(out);

@@ -109,6 +109,9 @@ impl Bed {
         let mut got: HashMap<TaskId, Record> = HashMap::new();
         while got.len() < ids.len() {
             let out = self.next();
+            if out.partial {
+                continue;
+            }
             let rec = out.result.unwrap_or_else(|e| panic!("task failed: {e}"));
             got.insert(out.task, rec);
         }
@@ -227,6 +230,28 @@ fn ping_every_method_v4_and_v6() {
         let p = bed.ping(&line);
         assert_replies(&p, &line, |r| r.is_tcp() && r.tcp_flags == SYN_ACK);
     }
+    // -y 1: a snapshot after every reply, then the final result.
+    let id = bed
+        .handle()
+        .submit_line(&format!("ping -c 3 -i 0.05 -y 1 {}", addr::TARGET_V4))
+        .unwrap();
+    let mut snapshots = Vec::new();
+    let last = loop {
+        let out = bed.next();
+        assert_eq!(out.task, id);
+        let Ok(Record::Ping(p)) = out.result else {
+            panic!("{:?}", out.result)
+        };
+        if !out.partial {
+            break p;
+        }
+        assert_eq!(p.stop_reason, vantage_model::PingStop::InProgress);
+        snapshots.push(p.replies.len());
+    };
+    assert_eq!(snapshots, [1, 2, 3]);
+    assert_eq!(last.stop_reason, vantage_model::PingStop::Done);
+    assert_eq!(last.replies.len(), 3);
+
     let st = bed.handle().stats();
     assert_eq!(st.send_errors, 0, "{st:?}");
     assert_eq!(st.socket_drops, 0, "{st:?}");
