@@ -137,3 +137,27 @@ fn rate_can_change_while_running() {
     assert!((99..=101).contains(&first), "{first}");
     assert!(second >= 990, "{second}");
 }
+
+#[test]
+fn two_hundred_thousand_pps() {
+    let mut sim = Sim::new(200_000);
+    let mut path = Path::new(routers4(2));
+    path.dst_mode = DstMode::Silent;
+    sim.net.add_path(DST4, path);
+    sim.keep_results = false;
+    for id in 0..20_000 {
+        sim.start_cmd(id, "ping -c 1 -W 1 198.51.100.1");
+    }
+    sim.run();
+    assert_eq!(sim.finished, 20_000);
+    let last_tx = *sim.tx_times.last().unwrap();
+    // 20,000 probes at 200,000 pps (bursts of 2,000): 90 to 100 ms
+    assert!(last_tx <= Duration::from_millis(100), "{last_tx:?}");
+    assert!(last_tx >= Duration::from_millis(89), "{last_tx:?}");
+    let first_10ms = sim
+        .tx_times
+        .iter()
+        .filter(|t| **t < Duration::from_millis(10))
+        .count();
+    assert!(first_10ms <= 2_000 + 2_000, "{first_10ms}");
+}
