@@ -120,7 +120,11 @@ impl Pacer {
         let rate = u128::from(self.rate);
         let nanos = due.div_ceil(rate);
         let nanos = u64::try_from(nanos).unwrap_or(u64::MAX);
-        epoch + Duration::from_nanos(nanos)
+        // (centuries away only after absurd rate changes: say "much later")
+        epoch
+            .checked_add(Duration::from_nanos(nanos))
+            .or_else(|| now.checked_add(Duration::from_secs(86_400)))
+            .unwrap_or(now)
     }
 }
 
