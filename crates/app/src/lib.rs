@@ -16,7 +16,7 @@
 //! The pure parts have no I/O and are fuzzed: [`dns`] (query builder, response decoder that
 //! never fails and keeps what it could read) and [`httprec`] (header block parsing and
 //! buffer recording). [`tls`] holds the certificate verifier that records its verdict
-//! instead of aborting. [`env`] is what the probe provides: source addresses, the default
+//! instead of aborting. [`env`](mod@env) is what the probe provides: source addresses, the default
 //! resolver (`/etc/resolv.conf`), the shared packet budget ([`Pacing`]) and the wall clock.
 //!
 //! ```no_run
