@@ -193,14 +193,15 @@ impl Channel {
             .and_then(|c| c.end.clone())
     }
 
-    /// Whether the channel has ended and every event was taken.
+    /// Whether the channel has ended and every result and task failure was
+    /// taken (other events may remain for [`Channel::next_event`]).
     pub fn is_finished(&self) -> bool {
         self.conn
             .shared
             .lock()
             .channels
             .get(&self.id)
-            .is_none_or(|c| c.end.is_some() && c.queue.is_empty())
+            .is_none_or(|c| c.end.is_some() && !c.queue.iter().any(is_outcome))
     }
 
     /// The next event; `Some(Pop::Over)` once the channel ended and its queue

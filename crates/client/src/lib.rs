@@ -43,6 +43,8 @@ mod channel;
 mod conn;
 mod control;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod mux;
 
 pub use chan::{Event, Outcome, TaskFailure, TaskResult, Ticket};

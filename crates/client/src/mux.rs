@@ -55,7 +55,7 @@ impl std::fmt::Debug for MuxClient {
     }
 }
 
-fn on_mux_bytes(dec: &mut MuxDecoder, st: &mut State, bytes: Option<&[u8]>) {
+pub(crate) fn on_mux_bytes(dec: &mut MuxDecoder, st: &mut State, bytes: Option<&[u8]>) {
     let Some(bytes) = bytes else {
         if !dec.at_boundary() {
             st.connection_lost("the controller closed the mux inside a frame".to_owned());
