@@ -175,9 +175,11 @@ async fn dns_unknown_ids_are_ignored_and_late_answers_match() {
     let run = host::run_request(&req, &env()).await;
     h.join().unwrap();
     assert_eq!(run.host.stop_reason, HostStop::Done);
-    assert_eq!(run.host.queries.len(), 2);
+    // Two attempts at least were sent (the server waited for the second before answering
+    // the first); only the first has a response.
+    assert!(run.host.queries.len() >= 2);
     assert!(run.host.queries[0].has_response());
-    assert!(!run.host.queries[1].has_response());
+    assert!(run.host.queries[1..].iter().all(|q| !q.has_response()));
 }
 
 #[tokio::test]
@@ -446,7 +448,7 @@ async fn http_tls_to_a_plain_server_is_an_error() {
 }
 
 fn udpprobe_spec(port: u16, count: u8, extra: &str) -> UdpprobeSpec {
-    let line = format!("udpprobe -d {port} -c {count} -W 0.5 -w 0.5 {extra} -p 68656c6c6f {LO}");
+    let line = format!("udpprobe -d {port} -c {count} -W 0.5 -w 1.5 {extra} -p 68656c6c6f {LO}");
     match Command::parse(&line, &Context::new(4242)).unwrap() {
         Command::Udpprobe(s) => s,
         other => panic!("{other:?}"),

@@ -789,7 +789,7 @@ fn udpprobe_against_responders() {
         _ => unreachable!(),
     };
     let spec = parse(format!(
-        "udpprobe -d 7 -c 3 -W 0.5 -w 0.5 -p 68656c6c6f {}",
+        "udpprobe -d 7 -c 3 -W 0.5 -w 1.5 -p 68656c6c6f {}",
         lab.srv4
     ));
     let run = lab.run(|| async move { udpprobe::run(&spec, &AppEnv::new(NoPacing)).await });

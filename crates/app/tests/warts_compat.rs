@@ -132,7 +132,7 @@ async fn http_and_udpprobe_records_survive_warts() {
         let (n, from) = s.recv_from(&mut buf).unwrap();
         s.send_to(&buf[..n], from).unwrap();
     });
-    let line = format!("udpprobe -d {port} -c 2 -W 0.5 -w 0.5 -p beef 127.0.0.1");
+    let line = format!("udpprobe -d {port} -c 2 -W 0.5 -w 1 -p beef 127.0.0.1");
     let Command::Udpprobe(spec) = Command::parse(&line, &Context::new(1)).unwrap() else {
         panic!()
     };
