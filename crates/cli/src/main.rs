@@ -15,6 +15,7 @@
 
 mod cmd_ping;
 mod cmd_run;
+mod cmd_testbed;
 mod cmd_trace;
 mod human;
 mod input;
@@ -51,6 +52,8 @@ enum Command {
     Trace(cmd_trace::Args),
     /// Run a file of measurement commands and write JSON lines or warts.
     Run(cmd_run::Args),
+    /// Build, inspect or remove the emulated Internet on this machine (root only).
+    Testbed(cmd_testbed::Args),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Ping(a) => cmd_ping::run(&a),
         Command::Trace(a) => cmd_trace::run(&a),
         Command::Run(a) => cmd_run::run(&a),
+        Command::Testbed(a) => cmd_testbed::run(&a),
     };
     match result {
         Ok(code) => code,
