@@ -722,6 +722,11 @@ impl TraceTask {
             }
         }
         self.fill_window();
+        if self.window.is_empty() && !self.in_lastditch() && self.stop.is_none() {
+            // no TTL left to probe (cannot happen with a validated spec)
+            let ttl = self.hop_count;
+            self.stop_with(TraceStop::Hoplimit, 0, ttl);
+        }
     }
 
     fn to_model_hop(&self, r: &ReplyRec) -> TraceHop {
