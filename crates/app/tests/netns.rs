@@ -60,8 +60,17 @@ fn lab() -> Lab {
 impl Lab {
     /// Runs an async block on a current-thread runtime inside `cli` (like the probe does).
     fn run<T: Send, F: Future<Output = T>>(&self, f: impl FnOnce() -> F + Send) -> T {
+        self.run_on("cli", f)
+    }
+
+    /// Like [`Lab::run`] inside another node.
+    fn run_on<T: Send, F: Future<Output = T>>(
+        &self,
+        node: &str,
+        f: impl FnOnce() -> F + Send,
+    ) -> T {
         self.topo
-            .run_in("cli", || {
+            .run_in(node, || {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -80,7 +89,7 @@ impl Lab {
 }
 
 /// The test zone: every record type the issue names, plus a reverse zone for `srv4`.
-fn start_nsd(lab: &Lab, dir: &Path) -> ProcessGuard {
+fn start_nsd(lab: &Lab, dir: &Path, from: &str) -> ProcessGuard {
     let IpAddr::V4(v4) = lab.srv4 else {
         unreachable!()
     };
@@ -140,7 +149,9 @@ fn start_nsd(lab: &Lab, dir: &Path) -> ProcessGuard {
     loop {
         let mut req = DnsRequest::new(server, "example.test", rtype::SOA);
         req.timeout = Duration::from_millis(300);
-        let run = lab.run(|| async move { host::run_request(&req, &AppEnv::new(NoPacing)).await });
+        let run = lab.run_on(from, || async move {
+            host::run_request(&req, &AppEnv::new(NoPacing)).await
+        });
         if run.host.stop_reason == HostStop::Done {
             break;
         }
@@ -180,7 +191,7 @@ fn dns_against_nsd() {
     }
     let lab = lab();
     let dir = tempfile::tempdir().unwrap();
-    let _nsd = start_nsd(&lab, dir.path());
+    let _nsd = start_nsd(&lab, dir.path(), "cli");
     let corpus = std::env::var_os("VANTAGE_SAVE_DNS_CORPUS");
 
     let mut checked = String::new();
@@ -821,4 +832,114 @@ fn udpprobe_against_responders() {
     let run = lab.run(|| async move { udpprobe::run(&spec, &AppEnv::new(NoPacing)).await });
     assert_eq!(run.udpprobe.stop_reason, UdpprobeStop::Done);
     assert!(run.udpprobe.probes[0].replies.is_empty());
+}
+
+/// `cli` -- `res` -- `srv`: unbound on `res` resolves `example.test` through nsd on `srv`
+/// (a stub zone; unbound's built-in NXDOMAIN for the special-use `test.` is turned off);
+/// `cli` only knows the resolver, from a resolv.conf file.
+#[test]
+fn dns_through_a_recursive_resolver() {
+    let test = "dns_through_a_recursive_resolver";
+    if !root(test) || !have("nsd", "nsd", test) || !have("unbound", "unbound", test) {
+        return;
+    }
+    let mut b = Topology::builder(&unique_prefix("va"));
+    b.host("cli");
+    b.host("res");
+    b.host("srv");
+    b.link("cli", "res");
+    b.link("res", "srv");
+    let topo = b.build().unwrap();
+    let lab = Lab {
+        srv4: IpAddr::V4(topo.addr4("srv", "res-srv").unwrap()),
+        srv6: IpAddr::V6(topo.addr6("srv", "res-srv").unwrap()),
+        topo,
+    };
+    let res4 = IpAddr::V4(lab.topo.addr4("res", "cli-res").unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let _nsd = start_nsd(&lab, dir.path(), "res");
+    let d = dir.path().display();
+    let conf = format!(
+        "server:\n  interface: {res4}\n  port: 53\n  access-control: 0.0.0.0/0 allow\n\
+         \x20 username: \"\"\n  chroot: \"\"\n  directory: \"{d}\"\n  pidfile: \"{d}/unbound.pid\"\n\
+         \x20 logfile: \"{d}/unbound.log\"\n  use-syslog: no\n  do-ip6: no\n\
+         \x20 module-config: \"iterator\"\n  qname-minimisation: no\n  num-threads: 1\n\
+         \x20 local-zone: \"test.\" nodefault\n\
+         stub-zone:\n  name: \"example.test\"\n  stub-addr: {0}\n\
+         stub-zone:\n  name: \".\"\n  stub-addr: {0}\n\
+         remote-control:\n  control-enable: no\n",
+        lab.srv4
+    );
+    let conf_path = dir.path().join("unbound.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let _unbound = lab
+        .topo
+        .spawn("res", &["unbound", "-d", "-c", conf_path.to_str().unwrap()])
+        .unwrap();
+    std::fs::write(
+        dir.path().join("resolv.conf"),
+        format!("# test\nnameserver {res4}\n"),
+    )
+    .unwrap();
+    let resolver = vantage_app::env::system_resolver(&dir.path().join("resolv.conf"));
+    assert_eq!(resolver, Some(res4));
+    let ctx = Context::new(4242).with_nameserver(resolver);
+    let ask_cmd = |line: &str| {
+        let Command::Host(spec) = Command::parse(line, &ctx).unwrap() else {
+            panic!()
+        };
+        lab.run(|| async move {
+            let env = AppEnv::new(NoPacing).with_resolver(resolver);
+            host::run(&spec, &env).await
+        })
+    };
+    // Wait for unbound.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let run = loop {
+        let run = ask_cmd("host -W 1 www.example.test");
+        if run.host.stop_reason == HostStop::Done || Instant::now() > deadline {
+            break run;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        run.host.stop_reason,
+        HostStop::Done,
+        "{:?}",
+        run.host.errmsg
+    );
+    assert_eq!(run.host.dst, res4.into());
+    let q = &run.host.queries[0];
+    assert_eq!(q.rcode, 0);
+    assert!(
+        q.flags.contains(vantage_model::DnsHeaderFlags::RA),
+        "{:?}",
+        q.flags
+    );
+    assert!(!q.flags.contains(vantage_model::DnsHeaderFlags::AA));
+    assert_eq!(
+        q.an[0].data,
+        Some(DnsRrData::Addr("192.0.2.80".parse().unwrap()))
+    );
+    // A CNAME chased by the resolver: both records in one answer.
+    let run = ask_cmd("host -t A alias.example.test");
+    let an = &run.host.queries[0].an;
+    assert_eq!(
+        (an.len(), an[0].rtype, an[1].rtype),
+        (2, rtype::CNAME, rtype::A)
+    );
+    // Outside example.test the resolver asks nsd too (the root is a stub to it as well, so
+    // nothing leaves the testbed), which refuses: SERVFAIL, recorded as an answer.
+    let run = ask_cmd("host -W 3 www.example.org");
+    assert_eq!(
+        (run.host.stop_reason, run.host.queries[0].rcode),
+        (HostStop::Done, 2)
+    );
+    // Without recursion desired, unbound's "allow" refuses.
+    let run = ask_cmd("host -r -t MX example.test");
+    assert_eq!(
+        (run.host.stop_reason, run.host.queries[0].rcode),
+        (HostStop::Done, 5)
+    );
+    assert_warts(&vantage_model::Record::Host(Box::new(run.host)));
 }
