@@ -138,7 +138,14 @@ fn up(a: &UpArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("the path {} is not UTF-8", vantage.display()))?;
         options.hooks = persistent::vantage_hooks(vantage, &options.internet);
     }
-    let layout = persistent::up(&a.prefix, &options)?;
+    let layout = persistent::up(&a.prefix, &options).map_err(|e| match e {
+        // The library's message names its Rust function; say what to type instead.
+        vantage_testbed::Error::Leftovers { prefix, names } => anyhow::anyhow!(
+            "namespaces of testbed `{prefix}` exist already ({names}); remove them with \
+             `vantage testbed down {prefix}`, or pick another prefix"
+        ),
+        e => e.into(),
+    })?;
     println!("{layout}");
     Ok(ExitCode::SUCCESS)
 }
