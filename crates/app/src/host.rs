@@ -14,9 +14,10 @@
 //!   timed out, the stop reason is `timeout`.
 //! * A response that does not decode cleanly, is not a response (QR clear), or asks another
 //!   question is still recorded (its bytes, what could be read) and the measurement stops
-//!   with `error` and the reason in `errmsg`. A datagram that is too short to carry an id is
-//!   taken as the answer to the current attempt; a well-formed message with an unknown id is
-//!   ignored (counted in [`HostRun::ignored`]).
+//!   with `error` and the reason in `errmsg`. A datagram that is too short to carry an id, or
+//!   whose id matches no query and that does not decode, is taken as the answer to the
+//!   current attempt (garbage is recorded, not dropped); a well-formed message with an
+//!   unknown id is ignored (counted in [`HostRun::ignored`]).
 //! * An ICMP port unreachable (UDP) or a refused / reset / early-closed connection (TCP) is an
 //!   `error` with a message saying which.
 
