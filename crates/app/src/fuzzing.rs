@@ -58,9 +58,14 @@ thread_local! {
 }
 
 /// Feeds `data` as everything an HTTP server sends back (then it closes) through the
-/// HTTP/1.1 measurement path over an in-memory stream, and through the header parser.
-/// Never panics or hangs; the result's buffers describe the bytes.
+/// measurement path over an in-memory stream, and through the header parser. Inputs that
+/// start with `PRI` are answered as HTTP/2 (prior knowledge) with the bytes after it, the
+/// rest as HTTP/1.1. Never panics or hangs; the result's buffers describe the bytes.
 pub fn app_http_response(data: &[u8]) {
+    let (h2, data) = match data.strip_prefix(b"PRI") {
+        Some(rest) => (true, rest),
+        None => (false, data),
+    };
     let _ = httprec::head_end(data);
     let _ = httprec::parse_head(data);
     let _ = httprec::status_of(data);
@@ -99,7 +104,7 @@ pub fn app_http_response(data: &[u8]) {
                 // Keep reading so the client never blocks on a full pipe.
                 while matches!(server.read(&mut req).await, Ok(n) if n > 0) {}
             });
-            let run = http::fetch_over(client, &req, &crate::SystemClock).await;
+            let run = http::fetch_over(client, &req, h2, &crate::SystemClock).await;
             srv.abort();
             run
         }))

@@ -553,7 +553,14 @@ where
         let tx_head = {
             let mut hdrs: Vec<(String, Vec<u8>)> = vec![
                 (":authority".into(), authority(&req.url).into_bytes()),
-                (":scheme".into(), b"https".to_vec()),
+                (
+                    ":scheme".into(),
+                    if req.url.https {
+                        b"https".to_vec()
+                    } else {
+                        b"http".to_vec()
+                    },
+                ),
             ];
             hdrs.extend(
                 request
@@ -568,7 +575,6 @@ where
             .handshake::<_, Empty<Bytes>>(TokioIo::new(io))
             .await
             .map_err(herr)?;
-        let mut conn = std::pin::pin!(conn);
         let fetch = async {
             lock(shared).request_issued = true;
             let resp = sender.send_request(request).await.map_err(herr)?;
@@ -586,14 +592,13 @@ where
             }
             read_body(resp.into_body(), req.max_body, ex).await
         };
-        drive(&mut conn, fetch).await
+        drive(conn, fetch).await
     } else {
         let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
             .title_case_headers(true)
             .handshake::<_, Empty<Bytes>>(TokioIo::new(io))
             .await
             .map_err(herr)?;
-        let mut conn = std::pin::pin!(conn);
         let fetch = async {
             lock(shared).request_issued = true;
             let resp = sender.send_request(request).await.map_err(herr)?;
@@ -606,24 +611,26 @@ where
             ex.status = Some(resp.status().as_u16());
             read_body(resp.into_body(), req.max_body, ex).await
         };
-        drive(&mut conn, fetch).await
+        drive(conn, fetch).await
     }
 }
 
-/// Polls the connection task alongside the request until the request is done.
-async fn drive<C, F>(conn: &mut Pin<&mut C>, fetch: F) -> Result<(), Stop>
+/// Polls the connection task alongside the request until the request is done. When the
+/// connection task ends first, it is dropped at once: that closes its request channel, so a
+/// request it never answered fails instead of waiting forever.
+async fn drive<C, F>(conn: C, fetch: F) -> Result<(), Stop>
 where
     C: Future<Output = Result<(), hyper::Error>>,
     F: Future<Output = Result<(), Stop>>,
 {
     let mut fetch = std::pin::pin!(fetch);
+    let mut conn = Some(Box::pin(conn));
     let mut conn_err = None;
-    let mut conn_done = false;
     loop {
         tokio::select! {
-            r = conn.as_mut(), if !conn_done => {
-                conn_done = true;
-                if let Err(e) = r {
+            r = async { conn.as_mut()?.as_mut().await.into() }, if conn.is_some() => {
+                conn = None;
+                if let Some(Err(e)) = r {
                     conn_err = Some(http_error(&e));
                 }
             }
@@ -675,9 +682,15 @@ fn http_error(e: &hyper::Error) -> String {
     s
 }
 
-/// Runs the HTTP/1.1 exchange of `req` over an already connected stream (no TCP, no TLS):
-/// the path the fuzz target and the misbehaving-server tests drive with arbitrary responses.
-pub async fn fetch_over<S>(io: S, req: &HttpRequest, clock: &dyn crate::WallClock) -> HttpRun
+/// Runs the HTTP exchange of `req` over an already connected stream (no TCP, no TLS):
+/// HTTP/2 with prior knowledge when `h2`, else HTTP/1.1. The fuzz target and the
+/// misbehaving-server tests drive it with arbitrary responses.
+pub async fn fetch_over<S>(
+    io: S,
+    req: &HttpRequest,
+    h2: bool,
+    clock: &dyn crate::WallClock,
+) -> HttpRun
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -723,7 +736,7 @@ where
         layer: Layer::Plain,
         shared: shared.clone(),
     };
-    let outcome = timeout_at(deadline, exchange(tap, req, false, &shared, &mut ex)).await;
+    let outcome = timeout_at(deadline, exchange(tap, req, h2, &shared, &mut ex)).await;
     let (stop, err) = match outcome {
         Err(_) => (
             HttpStop::Timeout,

@@ -500,3 +500,67 @@ async fn udpprobe_exitfirst_and_silence() {
     assert!(run.udpprobe.probes.iter().all(|p| p.replies.is_empty()));
     assert_eq!(run.udpprobe.stop_reason, UdpprobeStop::Done);
 }
+
+#[tokio::test]
+async fn http2_with_prior_knowledge_over_memory() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let seed = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/app_http_response/h2-hello"
+    ))
+    .unwrap();
+    let (client, mut server) = tokio::io::duplex(1 << 16);
+    let srv = tokio::spawn(async move {
+        let mut b = [0u8; 4096];
+        let mut got = Vec::new();
+        // Read until the request's HEADERS frame (type 1, END_STREAM|END_HEADERS) arrived.
+        while !got.windows(2).any(|w| w == [0x01, 0x05]) {
+            let n = server.read(&mut b).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&b[..n]);
+        }
+        server.write_all(&seed[3..]).await.unwrap();
+        server.shutdown().await.unwrap();
+        while matches!(server.read(&mut b).await, Ok(n) if n > 0) {}
+    });
+    let req = http_req(80, "/x");
+    let run = http::fetch_over(client, &req, true, &vantage_app::SystemClock).await;
+    srv.abort();
+    assert_eq!(
+        run.http.stop_reason,
+        HttpStop::Done,
+        "{:?}",
+        run.http.errmsg
+    );
+    assert_eq!(run.status, Some(200));
+    let v = vantage_app::httprec::view(&run.http.bufs);
+    assert_eq!(v.head, b"HTTP/2 200\r\n\r\n");
+    assert_eq!(v.body, b"hello");
+    assert!(
+        String::from_utf8_lossy(&v.request_head)
+            .starts_with("GET /x HTTP/2\r\n:authority: www.example.test\r\n:scheme: http\r\n")
+    );
+
+    // HEADERS on a stream the client never opened (a protocol error): an error, not a
+    // hang.
+    let (client, mut server) = tokio::io::duplex(1 << 16);
+    let srv = tokio::spawn(async move {
+        let mut b = [0u8; 4096];
+        let _ = server.read(&mut b).await;
+        let seed = b"\0\0\0\x04\0\0\0\0\0\0\0\x01\x01\x05\0\0\0\x03\x88";
+        server.write_all(seed).await.unwrap();
+        while matches!(server.read(&mut b).await, Ok(n) if n > 0) {}
+    });
+    let mut req = http_req(80, "/x");
+    req.max_time = Duration::from_secs(20);
+    let run = http::fetch_over(client, &req, true, &vantage_app::SystemClock).await;
+    srv.abort();
+    assert_eq!(
+        run.http.stop_reason,
+        HttpStop::Error,
+        "{:?}",
+        run.http.errmsg
+    );
+}
