@@ -80,6 +80,7 @@ pub fn app_http_response(data: &[u8]) {
         insecure: false,
         max_body: 100_000,
         alpn: Vec::new(),
+        h2_prior_knowledge: false,
         grease: false,
         ech_config_list: None,
         user_id: 0,

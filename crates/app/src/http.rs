@@ -67,6 +67,10 @@ pub struct HttpRequest {
     pub max_body: usize,
     /// ALPN protocols offered over TLS, in preference order.
     pub alpn: Vec<Vec<u8>>,
+    /// Speak HTTP/2 over plain TCP without negotiation ("prior knowledge", RFC 9113 §3.3)
+    /// for an `http://` URL. The command language has no option for it (a Vantage API
+    /// extension); HTTPS always negotiates by ALPN.
+    pub h2_prior_knowledge: bool,
     /// GREASE ECH was asked for (`-O grease`). Not performed yet: recorded as the flag
     /// and ECH status 8 ("not tried").
     pub grease: bool,
@@ -89,6 +93,7 @@ impl HttpRequest {
             insecure: spec.insecure,
             max_body: DEFAULT_MAX_BODY,
             alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+            h2_prior_knowledge: false,
             grease: spec.grease,
             ech_config_list: spec.ech_config_list.clone(),
             user_id: spec.user_id,
@@ -439,7 +444,7 @@ async fn connect_and_fetch<P: Pacing>(
             layer: Layer::Plain,
             shared: shared.clone(),
         };
-        return exchange(io, req, false, shared, ex).await;
+        return exchange(io, req, req.h2_prior_knowledge, shared, ex).await;
     }
     let cfg = tls::client_config(env.roots.clone(), &req.alpn, tls_seen.clone())
         .map_err(|e| Stop(HttpStop::Error, e))?;

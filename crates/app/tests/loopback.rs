@@ -285,6 +285,7 @@ fn http_req(port: u16, path: &str) -> HttpRequest {
         insecure: false,
         max_body: http::DEFAULT_MAX_BODY,
         alpn: Vec::new(),
+        h2_prior_knowledge: false,
         grease: false,
         ech_config_list: None,
         user_id: 0,

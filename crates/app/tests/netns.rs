@@ -526,6 +526,7 @@ fn start_nginx(lab: &Lab, dir: &Path, pki: &Pki) -> ProcessGuard {
          \x20 default_type text/plain;\n\
          \x20 server {{\n    listen {a}:80;\n    listen [{v6}]:80;\n\
          \x20   listen {a}:443 ssl http2;\n    listen [{v6}]:443 ssl http2;\n\
+         \x20   listen {a}:8081 http2;\n    listen [{v6}]:8081 http2;\n\
          \x20   server_name www.example.test;\n\
          \x20   ssl_certificate {d}/cert.pem;\n    ssl_certificate_key {d}/key.pem;\n\
          \x20   root {d}/www;\n  }}\n}}\n",
@@ -577,6 +578,7 @@ fn plain(dst: IpAddr, path: &str) -> HttpRequest {
         insecure: false,
         max_body: http::DEFAULT_MAX_BODY,
         alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        h2_prior_knowledge: false,
         grease: false,
         ech_config_list: None,
         user_id: 0,
@@ -735,6 +737,27 @@ fn http_against_nginx() {
         assert_eq!(run.http.stop_reason, HttpStop::Done);
         assert!(run.http.errmsg.as_deref().unwrap().contains("cap"));
         assert_eq!(httprec::view(&run.http.bufs).body.len(), 100_000);
+
+        // HTTP/2 over plain TCP with prior knowledge (nginx's h2c port).
+        let mut h2c = plain(dst, "/index.html");
+        h2c.url.port = 8081;
+        h2c.h2_prior_knowledge = true;
+        let run = fetch(&lab, h2c, &pki.roots);
+        assert_eq!(
+            run.http.stop_reason,
+            HttpStop::Done,
+            "{:?}",
+            run.http.errmsg
+        );
+        assert_eq!(
+            (run.version, run.status),
+            (Some(httprec::HttpVersion::Http2), Some(200))
+        );
+        assert_eq!(
+            httprec::view(&run.http.bufs).body,
+            b"<html><body>vantage</body></html>\n"
+        );
+        assert!(run.tls.is_none());
 
         // Nothing listens on port 8080.
         let mut closed = plain(dst, "/");

@@ -115,6 +115,7 @@ async fn http_and_udpprobe_records_survive_warts() {
         insecure: false,
         max_body: 1000,
         alpn: Vec::new(),
+        h2_prior_knowledge: false,
         grease: false,
         ech_config_list: None,
         user_id: 7,
