@@ -1,0 +1,77 @@
+//! `vantage._native`: the compiled half of Vantage's Python module.
+//!
+//! What this crate is: PyO3 bindings that expose the result model
+//! (`vantage-model`) to Python with the API of CAIDA's `scamper` module —
+//! `ScamperAddr`, `ScamperFile` (warts, compressed warts, JSON and text
+//! through `vantage-warts`), `ScamperList`/`ScamperCycle` and one class per
+//! result type with every property the reference documents. Result objects
+//! wrap an `Arc` of the model record; their properties convert on access
+//! (addresses to `ScamperAddr`, times to aware UTC `datetime`s, durations to
+//! `timedelta`s, codes to the `IntEnum`s of `vantage._enums`).
+//!
+//! What it is not: the controller side (`ScamperCtrl`, `ScamperInst`,
+//! `ScamperVp`, `ScamperTask`, `do_*`), which comes with the Rust client
+//! library; the pure-Python package `python/vantage` holds placeholders for
+//! those that raise `NotImplementedError`. Nothing here measures or opens
+//! sockets. The Python package (`python/vantage`, `python/scamper`) re-exports
+//! these classes; users import those, never `_native` directly.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+// PyO3 methods take `&self` and return owned Python values by design.
+#![allow(clippy::unused_self, clippy::trivially_copy_pass_by_ref)]
+
+mod addr;
+mod conv;
+mod dealias;
+mod error;
+mod file;
+mod host;
+mod icmpext;
+mod lists;
+mod misc;
+mod ping;
+mod record;
+mod result;
+mod text;
+mod trace;
+mod tracelb;
+
+use pyo3::prelude::*;
+
+/// The compiled module `vantage._native`.
+#[pymodule]
+mod _native {
+    #[pymodule_export]
+    use crate::addr::ScamperAddr;
+    #[pymodule_export]
+    use crate::file::ScamperFile;
+    #[pymodule_export]
+    use crate::lists::{ScamperCycle, ScamperList};
+    #[pymodule_export]
+    use crate::ping::{ScamperPing, ScamperPingReply, ScamperPingReplyIPTS, ScamperPingReplyIter};
+    #[pymodule_export]
+    use crate::trace::{ScamperTrace, ScamperTraceHop, ScamperTracePmtud, ScamperTracePmtudNote};
+    #[pymodule_export]
+    use crate::icmpext::{ScamperIcmpExt, ScamperIcmpExts, ScamperIcmpMplsLabelStackEntry};
+    #[pymodule_export]
+    use crate::tracelb::{
+        ScamperTracelb, ScamperTracelbLink, ScamperTracelbNode, ScamperTracelbProbe,
+        ScamperTracelbProbeset, ScamperTracelbReply,
+    };
+    #[pymodule_export]
+    use crate::host::{
+        ScamperHost, ScamperHostMX, ScamperHostOPT, ScamperHostOPTElem, ScamperHostRR,
+        ScamperHostSOA, ScamperHostSVCB, ScamperHostSVCBParam, ScamperHostTXT,
+    };
+    #[pymodule_export]
+    use crate::dealias::{
+        ScamperDealias, ScamperDealiasMidardiscRound, ScamperDealiasProbe,
+        ScamperDealiasProbedef, ScamperDealiasReply,
+    };
+    #[pymodule_export]
+    use crate::misc::{
+        ScamperHttp, ScamperHttpBuf, ScamperNeighbourdisc, ScamperOwamp, ScamperSniff,
+        ScamperSniffPkt, ScamperSting, ScamperTbit, ScamperUdpprobe, ScamperUdpprobeProbe,
+        ScamperUdpprobeReply,
+    };
+}
