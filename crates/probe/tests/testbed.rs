@@ -516,6 +516,64 @@ fn delay_is_a_lower_bound_on_rtt() {
 }
 
 #[test]
+fn mpls_label_stacks_reach_the_trace() {
+    if !is_root() {
+        eprintln!("skipping: building network namespaces needs root");
+        return;
+    }
+    // vp -- ra -- rb (inside an MPLS tunnel: labels on its time exceeded) -- dst
+    let mut b = Topology::builder(&unique_prefix("mpls"));
+    b.host("vp");
+    b.router("ra");
+    b.router("rb").mpls_labels(&[16001, 17002]);
+    b.host("dst");
+    b.link("vp", "ra");
+    b.link("ra", "rb");
+    b.link("rb", "dst");
+    let topo = b.build().expect("testbed");
+    let dsts: [IpAddr; 2] = [
+        topo.addr4("dst", "rb-dst").unwrap().into(),
+        topo.addr6("dst", "rb-dst").unwrap().into(),
+    ];
+    let (handle, mut results, thread) = topo
+        .run_in("vp", || Prober::spawn(ProberConfig::with_pps(1000)))
+        .unwrap()
+        .unwrap();
+    let ids: Vec<TaskId> = dsts
+        .iter()
+        .map(|d| {
+            handle
+                .submit_line(&format!("trace -w 1 -P icmp-paris {d}"))
+                .unwrap()
+        })
+        .collect();
+    drop(handle);
+    let mut traces = HashMap::new();
+    while let Some(out) = results.blocking_recv() {
+        if let (false, Ok(Record::Trace(t))) = (out.partial, out.result) {
+            traces.insert(out.task, t);
+        }
+    }
+    thread.join().unwrap();
+    for (id, dst) in ids.iter().zip(dsts) {
+        let t = &traces[id];
+        assert_eq!(t.stop_reason, TraceStop::Completed, "{dst}: {t:?}");
+        assert_eq!(t.hop_count, 3, "{dst}");
+        let labels = |ttl: u8| -> Vec<u32> {
+            t.first_hop_at(ttl)
+                .unwrap()
+                .icmp_exts
+                .iter()
+                .flat_map(vantage_model::IcmpExt::mpls_labels)
+                .map(|l| l.label)
+                .collect()
+        };
+        assert!(labels(1).is_empty(), "{dst}: ra has no labels");
+        assert_eq!(labels(2), [16001, 17002], "{dst}: rb's label stack");
+    }
+}
+
+#[test]
 fn failures_are_results_not_hangs() {
     let Some(mut bed) = Bed::new("fail", StandardOptions::default(), 1000) else {
         return;
