@@ -1,6 +1,11 @@
 //! ControlClient against a fake probe control socket (unix and loopback TCP)
 //! written here with vantage-proto's server parser and canned warts records.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::many_single_char_names,
+    missing_docs
+)]
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

@@ -218,7 +218,7 @@ impl Hub {
                 out,
             } => match hello {
                 Hello::New { magic, name } => {
-                    self.on_new(conn, peer, magic, name.as_deref(), cert, out, now)
+                    self.on_new(conn, peer, magic, name.as_deref(), cert, out, now);
                 }
                 Hello::Resume(req) => self.on_resume(conn, peer, &req, cert.as_ref(), out, now),
             },

@@ -96,7 +96,7 @@ async fn vp_conn(
         }
         Some(acceptor) => match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
             Err(_) => {
-                warn!(%peer, "refused VP: it did not finish the TLS handshake within {HELLO_TIMEOUT:?}")
+                warn!(%peer, "refused VP: it did not finish the TLS handshake within {HELLO_TIMEOUT:?}");
             }
             Ok(Err(e)) => warn!(%peer, error = %e,
                 "refused VP: TLS handshake failed (a client certificate not signed by the configured CA, no client certificate, or a VP not speaking TLS)"),

@@ -2,7 +2,12 @@
 //! the controller, is listed on the mux, and a measurement is driven through
 //! the mux. Skipped (with a message) when scamper is not installed. The only
 //! packets sent are ICMP echoes to 127.0.0.1.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::many_single_char_names,
+    missing_docs
+)]
 
 mod common;
 

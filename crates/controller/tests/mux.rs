@@ -1,5 +1,10 @@
 //! The controller with fake VPs and the client library over the mux.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::many_single_char_names,
+    missing_docs
+)]
 
 mod common;
 
@@ -305,8 +310,9 @@ fn controller_killed_ends_every_vp_and_task() {
         .collect();
     env.kill();
     for (ch, t) in chans.iter().zip(&tasks) {
-        let Some(Outcome::Failed(f)) = ch.next_result(Some(WAIT)) else {
-            panic!("expected a failure")
+        let got = ch.next_result(Some(WAIT));
+        let Some(Outcome::Failed(f)) = got else {
+            panic!("expected a failure, got {got:?}")
         };
         assert_eq!(f.task, Some(*t));
         assert!(matches!(
@@ -454,10 +460,17 @@ fn metadata_reload_announces_changes() {
     wait_vps(&c, 1);
     assert_eq!(c.vps()[0].cc.as_deref(), Some("nz"));
     let path = env.dir.path().join("vp-meta.txt");
+    // Files are replaced atomically, as editors and config tools do.
+    let replace = |text: &str| {
+        let tmp = env.dir.path().join("vp-meta.tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+    };
     // An invalid file is refused and the old metadata kept.
-    std::fs::write(&path, "vp1 cc\n").unwrap();
+    replace("vp1 cc\n");
     env.ctl.as_ref().unwrap().reload();
-    std::fs::write(&path, "vp1 cc au\nvp1 tag new\n").unwrap();
+    assert_eq!(c.next_vp_event(Some(Duration::from_millis(300))), None);
+    replace("vp1 cc au\nvp1 tag new\n");
     env.ctl.as_ref().unwrap().reload();
     let VpEvent::Updated(info) = next_vp_event(&c) else {
         panic!()
@@ -468,4 +481,43 @@ fn metadata_reload_announces_changes() {
     // Reloading an unchanged file announces nothing.
     env.ctl.as_ref().unwrap().reload();
     assert_eq!(c.next_vp_event(Some(Duration::from_millis(300))), None);
+}
+
+#[test]
+fn vp_returning_after_the_grace_period_starts_a_new_session() {
+    let env = Env::plaintext(Duration::from_millis(200), None);
+    let vp = env.vp(VpOpts::named("slow").held());
+    vp.established();
+    let c = env.client();
+    wait_vps(&c, 1);
+    let old = c.vps()[0].id;
+    let ch = c.open(old).unwrap();
+    ch.send("ping 192.0.2.1").unwrap();
+    vp.cut();
+    assert_eq!(
+        next_vp_event(&c),
+        VpEvent::Departed {
+            id: old,
+            controller_gone: false
+        }
+    );
+    let Some(Outcome::Failed(f)) = ch.next_result(Some(WAIT)) else {
+        panic!()
+    };
+    assert_eq!(f.error, TaskError::Ended(ChannelEnd::VpDeparted));
+    // The VP's resume is refused (MASTER_REJ); it starts over and is announced
+    // under a new id.
+    vp.reconnect();
+    vp.wait(|n| n == &Note::Rejected);
+    vp.reconnect();
+    vp.established();
+    let VpEvent::Arrived(info) = next_vp_event(&c) else {
+        panic!()
+    };
+    assert_ne!(info.id, old);
+    assert_eq!(info.name.as_deref(), Some("slow"));
+    let ch = c.open(info.id).unwrap();
+    let t = ch.send("ping 192.0.2.2").unwrap();
+    vp.release();
+    assert_eq!(result(ch.next_result(Some(WAIT)).unwrap()).task, Some(t));
 }

@@ -1,6 +1,11 @@
 //! SIGHUP reloads the metadata file. Its own test binary: the signal goes to the
 //! whole process.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::many_single_char_names,
+    missing_docs
+)]
 
 mod common;
 

@@ -1,7 +1,12 @@
 //! TLS VP links: server certificate checked by the VP, optional client
 //! certificates whose name must be the VP's monitor name, clear log lines for
 //! refused VPs. Certificates are made here with rcgen.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::many_single_char_names,
+    missing_docs
+)]
 
 mod common;
 

@@ -86,11 +86,13 @@ impl Env {
     /// Kills the controller without any goodbye: its runtime and every task on
     /// it (fake VPs included) are dropped, sockets closed.
     pub fn kill(&mut self) {
+        // The runtime goes first: dropping the Controller while the runtime
+        // runs would let its hub say goodbye.
         let ctl = self.ctl.take();
         if let Some(rt) = self.rt.take() {
-            drop(ctl);
             rt.shutdown_background();
         }
+        drop(ctl);
     }
 }
 
@@ -344,7 +346,7 @@ impl FakeChan {
                     out.extend_from_slice(b"OK\n");
                 }
                 Ok(Request::Halt(id)) => {
-                    out.extend_from_slice(format!("ERR no task id-{id}\n").as_bytes())
+                    out.extend_from_slice(format!("ERR no task id-{id}\n").as_bytes());
                 }
                 Ok(other) => out
                     .extend_from_slice(format!("ERR unexpected {}\n", other.keyword()).as_bytes()),
