@@ -6,6 +6,7 @@
 //! root it is skipped with a message.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -35,6 +36,19 @@ impl Drop for Down<'_> {
             .arg(self.root)
             .output();
     }
+}
+
+/// The first complete line of a hook's log, once the hook has written it (it runs
+/// concurrently with the test; give up after 20 s).
+fn first_line(path: &Path) -> String {
+    for _ in 0..200 {
+        let log = std::fs::read_to_string(path).unwrap_or_default();
+        if let Some((line, _)) = log.split_once('\n') {
+            return line.to_owned();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{} stayed empty", path.display());
 }
 
 #[test]
@@ -190,6 +204,75 @@ fn up_status_ping_down() {
     let out = vantage(&["testbed", "status", &prefix, "--state-root", root_s]);
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stdout).contains("not present"));
+    assert!(
+        vantage_testbed::netns::with_prefix(&prefix)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn with_daemons_starts_the_controller_and_a_probe_per_vp() {
+    if !is_root() {
+        eprintln!("skipped: building a testbed needs root");
+        return;
+    }
+    let prefix = unique_prefix("tcld");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("state");
+    let root_s = root.to_str().unwrap();
+    let _guard = Down {
+        prefix: &prefix,
+        root: &root,
+    };
+    // A stand-in for a `vantage` that has the daemons: it logs its arguments and waits.
+    let fake = dir.path().join("fake-vantage");
+    std::fs::write(&fake, "#!/bin/sh\necho \"$@\"\nexec sleep 600\n").unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let out = vantage(&[
+        "testbed",
+        "up",
+        &prefix,
+        "--with-daemons",
+        "--vantage",
+        fake.to_str().unwrap(),
+        "--state-root",
+        root_s,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Started commands (hooks):"));
+
+    let out = vantage(&["testbed", "status", &prefix, "--state-root", root_s]);
+    let status = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{status}");
+    let hooks: Vec<&str> = status
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with("hook-"))
+        .collect();
+    assert_eq!(hooks.len(), 6, "{status}");
+    assert!(hooks.iter().all(|l| !l.contains("NOT running")), "{status}");
+
+    // The placeholders were filled in: the probe on vp_nz dials ctrl with its own name.
+    let logs = root.join(&prefix).join("logs");
+    let probe = first_line(&logs.join("hook-probe-akl-nz.log"));
+    assert!(
+        probe.starts_with(
+            "probe --remote ctrl.example.test:4001 --monitor-name akl-nz.vp.example.test"
+        ),
+        "{probe}"
+    );
+    let ctrl = first_line(&logs.join("hook-controller.log"));
+    assert!(
+        ctrl.starts_with("controller --listen [::]:4001 --mux "),
+        "{ctrl}"
+    );
+
+    let out = vantage(&["testbed", "down", &prefix, "--state-root", root_s]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(report.contains("hook-controller"), "{report}");
     assert!(
         vantage_testbed::netns::with_prefix(&prefix)
             .unwrap()
