@@ -24,7 +24,16 @@
 //! Other threads and tasks talk to it through a [`ProberHandle`] (submit a command as
 //! text or typed, halt a task, change the rate, read counters, shut down) and read
 //! finished measurements from [`Results`], as [`vantage_model::Record`]s tagged with the
-//! task id.
+//! task id (plus, for commands with `-y N`, snapshots of running ones marked `partial`).
+//!
+//! Two details of the I/O shell that matter for results:
+//! - transmit times are read right before the send system call; with the default of one
+//!   packet per call they are exact, with [`ProberConfig::send_batch`] above 1 the later
+//!   packets of a batch get the batch's start time, so RTTs are never underestimated;
+//! - TCP and UDP replies from a sender using checksum offload over a veth pair (a target
+//!   on the same machine, or in another network namespace) arrive with only the
+//!   pseudo-header sum in their checksum field; the shell completes such checksums,
+//!   as a network card would have, before the engine verifies them.
 //!
 //! ```no_run
 //! use vantage_probe::{Prober, ProberConfig};
