@@ -4,6 +4,7 @@
 # (cf. authns-delay.py). Until DNS measurements are in the `vantage` command line, the
 # lookups are made with dig (from the same VP, against the testbed's nameservers).
 set -euo pipefail
+# shellcheck source=examples/lib.sh
 . "$(dirname "$0")/lib.sh"
 use_testbed "$1"
 zone=${2:?zone missing}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the example scripts (sourced, not run).
 #
 # Until the controller and the Python module land, the examples reach the vantage points
@@ -39,7 +40,11 @@ vp_node() {
 # on_vp NAME COMMAND...: run COMMAND in the VP's network namespace.
 on_vp() {
   local node
-  node=$(vp_node "$1") && [ -n "$node" ] || { echo "unknown VP $1" >&2; return 1; }
+  node=$(vp_node "$1")
+  if [ -z "$node" ]; then
+    echo "unknown VP $1" >&2
+    return 1
+  fi
   shift
   ip netns exec "$PREFIX-$node" "$@"
 }

@@ -2,6 +2,7 @@
 # list-vps.sh PREFIX -- every vantage point of a testbed with its metadata
 # (what the Python module's `ctrl.vps()` returns; cf. mux-vps.py).
 set -euo pipefail
+# shellcheck source=examples/lib.sh
 . "$(dirname "$0")/lib.sh"
 use_testbed "$1"
 

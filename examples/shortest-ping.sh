@@ -2,6 +2,7 @@
 # shortest-ping.sh PREFIX DST -- ping DST from every VP at once, print each VP's
 # minimum RTT and the closest VP (cf. shortest-ping.py).
 set -euo pipefail
+# shellcheck source=examples/lib.sh
 . "$(dirname "$0")/lib.sh"
 use_testbed "$1"
 dst=${2:?destination missing}
@@ -13,7 +14,7 @@ for vp in $(vps); do
 done
 wait
 
-best= best_rtt=
+best='' best_rtt=''
 for vp in $(vps); do
   json=$(cat "$out/$vp")
   min=$(json_field "$json" min)

@@ -2,6 +2,7 @@
 # traceroute.sh PREFIX DST [VP] -- a Paris traceroute from one VP (default: the first),
 # then the next hops of several flows at the first hop where paths split (ECMP).
 set -euo pipefail
+# shellcheck source=examples/lib.sh
 . "$(dirname "$0")/lib.sh"
 use_testbed "$1"
 dst=${2:?destination missing}

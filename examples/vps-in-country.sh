@@ -2,6 +2,7 @@
 # vps-in-country.sh PREFIX CC -- the vantage points in one country, CC in either case
 # (cf. mux-vps-cc.py; the Python module upper-cases country codes).
 set -euo pipefail
+# shellcheck source=examples/lib.sh
 . "$(dirname "$0")/lib.sh"
 use_testbed "$1"
 cc=${2:?country code missing}

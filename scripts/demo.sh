@@ -14,7 +14,7 @@ PREFIX=${VANTAGE_DEMO_PREFIX:-vdemo}
 TARGET=10.4.3.2 # `target` in the testbed: answers pings
 ZONE=example.test
 
-if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold= plain=; fi
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 heading() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 note() { printf '%s\n' "$@" | sed 's/^/   /'; }
 
