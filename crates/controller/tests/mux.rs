@@ -521,3 +521,33 @@ fn vp_returning_after_the_grace_period_starts_a_new_session() {
     vp.release();
     assert_eq!(result(ch.next_result(Some(WAIT)).unwrap()).task, Some(t));
 }
+
+#[test]
+#[ignore = "a figure, not a check: run with --ignored --nocapture (release build recommended)"]
+fn relay_rate() {
+    let env = Env::plaintext(Duration::from_secs(60), None);
+    let vp = env.vp(VpOpts::named("fast"));
+    vp.established();
+    let c = env.client();
+    wait_vps(&c, 1);
+    let ch = c.open(c.vps()[0].id).unwrap();
+    let n = 5000;
+    let start = std::time::Instant::now();
+    for i in 0..n {
+        ch.submit(&format!("ping 192.0.{}.{}", i / 250, i % 250 + 1))
+            .unwrap();
+    }
+    let mut got = 0;
+    while got < n {
+        match ch.next_result(Some(WAIT)).unwrap() {
+            Outcome::Result(_) => got += 1,
+            Outcome::Failed(f) => panic!("{f:?}"),
+        }
+    }
+    let dt = start.elapsed();
+    eprintln!(
+        "{n} commands and results through client -> mux -> controller -> VP link and back: {:.2} s, {:.0} results/s",
+        dt.as_secs_f64(),
+        f64::from(n) / dt.as_secs_f64()
+    );
+}
