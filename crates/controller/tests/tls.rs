@@ -213,9 +213,24 @@ fn tls_with_client_certificates() {
 
     // The right certificate (subjectAltName) is accepted.
     let good = vp_ca.leaf(&["vp1.example"], Some("ignored"), true);
-    let v = env.vp(vp("vp1.example", connector(&ca, Some(&good))));
+    let v = env.vp(vp("vp1.example", connector(&ca, Some(&good))).held());
     v.established();
-    ping_through(&env, "vp1.example");
+    let c = env.client();
+    wait_vps(&c, 1);
+    let ch = c.open(c.find_vp("vp1.example").unwrap().id).unwrap();
+    let t = ch.send("ping 192.0.2.7").unwrap();
+    // The link drops and the VP resumes over a new TLS connection, with the
+    // same certificate checked again.
+    v.cut();
+    v.release();
+    v.reconnect();
+    v.wait(|n| n == &Note::Resumed);
+    let r = result(ch.next_result(Some(WAIT)).unwrap());
+    assert_eq!(
+        (r.task, ping(&r).dst.to_string()),
+        (Some(t), "192.0.2.7".into())
+    );
+    drop(c);
 
     // A certificate naming the VP only in its common name is accepted too.
     let cn_only = vp_ca.leaf(&[], Some("vp-cn.example"), true);
