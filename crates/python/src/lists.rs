@@ -5,7 +5,7 @@ use std::sync::Arc;
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use vantage_model::{Cycle, List};
+use vantage_model::{Cycle, List, Record};
 
 use crate::conv;
 use crate::error::not_constructible;
@@ -65,6 +65,16 @@ impl ScamperList {
 
     fn __repr__(&self) -> String {
         format!("<ScamperList id={} name={:?}>", self.l.id, self.l.name)
+    }
+
+    /// Lists have no JSON in scamper: always `None`.
+    fn to_json(&self) -> Option<String> {
+        None
+    }
+
+    /// Always `None` (see `to_json`).
+    fn to_dict(&self) -> Option<Py<PyAny>> {
+        None
     }
 }
 
@@ -143,6 +153,31 @@ impl ScamperCycle {
 
     fn __repr__(&self) -> String {
         format!("<ScamperCycle id={} list={:?}>", self.c.id, self.c.list.name)
+    }
+
+    /// The cycle-start or cycle-stop record as scamper's JSON (`None` for a
+    /// cycle definition, which has no JSON).
+    fn to_json(&self) -> Option<String> {
+        vantage_warts::json::to_json(&self.record())
+    }
+
+    /// `json.loads(self.to_json())`, or `None`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.to_json()
+            .map(|s| conv::json_loads(py, &s))
+            .transpose()
+    }
+}
+
+impl ScamperCycle {
+    /// The record this cycle came from.
+    pub(crate) fn record(&self) -> Record {
+        let c = Arc::clone(&self.c);
+        match self.kind {
+            CycleKind::Start => Record::CycleStart(c),
+            CycleKind::Def => Record::CycleDef(c),
+            CycleKind::Stop => Record::CycleStop(c),
+        }
     }
 }
 

@@ -169,13 +169,7 @@ pub(crate) fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<Option<Record>> {
         return Ok(Some(Record::List(Arc::clone(&l.get().l))));
     }
     if let Ok(c) = obj.cast::<ScamperCycle>() {
-        let c = c.get();
-        let arc = Arc::clone(&c.c);
-        return Ok(Some(match c.kind {
-            CycleKind::Start => Record::CycleStart(arc),
-            CycleKind::Def => Record::CycleDef(arc),
-            CycleKind::Stop => Record::CycleStop(arc),
-        }));
+        return Ok(Some(c.get().record()));
     }
     if obj.cast::<crate::addr::ScamperAddr>().is_ok() {
         return Ok(None);

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use vantage_model::{Ping, PingReplyFlags};
+use vantage_model::{Dealias, DealiasMethod, Ping, PingReplyFlags, Trace, TraceHop, Tracelb};
 
 fn ms3(d: Duration) -> String {
     let us = d.as_micros();
@@ -133,20 +133,127 @@ pub(crate) fn render(rec: &vantage_model::Record) -> Option<String> {
     }
 }
 
+/// The annotation scamper prints after an RTT: TCP state, ICMP unreachable
+/// codes other than "port unreachable", or the hop MTU with PMTUD.
+fn hop_note(h: &TraceHop, mtu: Option<u16>) -> String {
+    let mut s = String::new();
+    if h.is_tcp() {
+        if h.tcp_flags & 0x12 == 0x12 {
+            s.push_str(" [open]");
+        } else if h.tcp_flags & 0x04 != 0 {
+            s.push_str(" [closed]");
+        }
+    } else if h.is_icmp() {
+        let v6 = h.addr.is_ipv6();
+        let unreach = if v6 { h.icmp_type == 1 } else { h.icmp_type == 3 };
+        let port = if v6 { 4 } else { 3 };
+        if unreach && h.icmp_code != port {
+            let tag = match (v6, h.icmp_code) {
+                (false, 0) | (true, 0) => "!N".to_owned(),
+                (false, 1) | (true, 3) => "!H".to_owned(),
+                (false, 2) => "!P".to_owned(),
+                (false, 4) => "!F".to_owned(),
+                (false, 9 | 10 | 13) | (true, 1) => "!X".to_owned(),
+                (_, c) => format!("!<{c}>"),
+            };
+            let _ = write!(s, " {tag}");
+        }
+    }
+    if let Some(m) = mtu {
+        let _ = write!(s, " [mtu: {m}]");
+    }
+    s
+}
+
+/// The MTU in force at TTL `ttl` of a PMTUD traceroute.
+fn mtu_at(t: &Trace, ttl: u8) -> Option<u16> {
+    let p = t.pmtud.as_ref()?;
+    let mut mtu = if p.out_mtu != 0 { p.out_mtu } else { p.if_mtu };
+    for n in &p.notes {
+        let at = n.hop.and_then(|i| p.hops.get(usize::from(i))).map(|h| h.probe_ttl);
+        if at.is_some_and(|d| d <= ttl) && n.nhmtu != 0 {
+            mtu = n.nhmtu;
+        }
+    }
+    Some(mtu)
+}
+
 /// The text rendering of a traceroute.
-pub(crate) fn trace(t: &vantage_model::Trace) -> String {
-    let _ = t;
-    String::new()
+pub(crate) fn trace(t: &Trace) -> String {
+    let mut o = String::new();
+    match t.src {
+        Some(src) => {
+            let _ = writeln!(o, "traceroute from {src} to {}", t.dst);
+        }
+        None => {
+            let _ = writeln!(o, "traceroute to {}", t.dst);
+        }
+    }
+    let n = t.hop_count.min(255) as u8;
+    for ttl in 1..=n {
+        let _ = write!(o, "{ttl:2}  ");
+        let mut prev = None;
+        let mtu = mtu_at(t, ttl);
+        for h in t.hops.iter().filter(|h| h.probe_ttl == ttl) {
+            if prev == Some(h.addr) {
+                o.push_str("  ");
+            } else {
+                if prev.is_some() {
+                    o.push_str("  ");
+                }
+                if let Some(name) = &h.name {
+                    let _ = write!(o, "{name} ({})  ", h.addr);
+                } else {
+                    let _ = write!(o, "{}  ", h.addr);
+                }
+                prev = Some(h.addr);
+            }
+            let _ = write!(o, "{} ms{}", ms3(h.rtt), hop_note(h, mtu));
+        }
+        if prev.is_none() {
+            o.push('*');
+        }
+        o.push('\n');
+    }
+    o
 }
 
 /// The text rendering of an MDA traceroute.
-pub(crate) fn tracelb(t: &vantage_model::Tracelb) -> String {
-    let _ = t;
-    String::new()
+pub(crate) fn tracelb(t: &Tracelb) -> String {
+    let mut o = String::new();
+    let _ = write!(o, "tracelb ");
+    if let Some(src) = t.src {
+        let _ = write!(o, "from {src} ");
+    }
+    let _ = writeln!(
+        o,
+        "to {}, {} nodes, {} links, {} probes, {}%",
+        t.dst,
+        t.nodes.len(),
+        t.links.len(),
+        t.probes_sent,
+        t.confidence
+    );
+    for i in 0..t.nodes.len() {
+        for l in t.node_links(i as u16) {
+            let _ = writeln!(o, "{}", crate::tracelb::link_text(t, l));
+        }
+    }
+    o
 }
 
-/// The text rendering of an alias resolution (ally only, as scamper).
-pub(crate) fn dealias(d: &vantage_model::Dealias) -> String {
-    let _ = d;
-    String::new()
+/// The text rendering of an alias resolution: one line for ally, as
+/// scamper; nothing for the other methods.
+pub(crate) fn dealias(d: &Dealias) -> String {
+    if !matches!(d.method, DealiasMethod::Ally { .. }) {
+        return String::new();
+    }
+    let addr = |i: usize| {
+        d.probedefs
+            .get(i)
+            .and_then(|p| p.dst)
+            .map_or_else(|| "*".to_owned(), |a| a.to_string())
+    };
+    let result = d.result.to_string().replace('-', " ");
+    format!("{} {} {result}\n", addr(0), addr(1))
 }
