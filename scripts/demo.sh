@@ -5,7 +5,10 @@
 # when a step fails.
 #
 # Environment: VANTAGE_DEMO_PREFIX (default vdemo) names the demo's testbed; leftovers of
-# an earlier, killed demo under that name are removed first.
+# an earlier, killed demo under that name are removed first. VANTAGE_DEMO_DAEMONS=1 also
+# starts `vantage controller` and a `vantage probe` per VP in the testbed (refused until the
+# binary has those subcommands). When they and the Python module land, this becomes the
+# default and the examples turn into Python scripts talking to the testbed's mux socket.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -53,7 +56,9 @@ if [ -d "/run/vantage-testbed/$PREFIX" ] || ip netns list | grep "^$PREFIX-" >/d
 fi
 
 heading "Bringing up the emulated Internet (vantage testbed up $PREFIX)"
-"$VANTAGE" testbed up "$PREFIX" >/dev/null
+up_flags=()
+if [ "${VANTAGE_DEMO_DAEMONS:-0}" = 1 ]; then up_flags+=(--with-daemons); fi
+"$VANTAGE" testbed up "$PREFIX" "${up_flags[@]}" >/dev/null
 "$VANTAGE" testbed status "$PREFIX" | sed -n '1,2p'
 note "map and addresses: docs/testbed.md; everything printed by up: /run/vantage-testbed/$PREFIX/layout.txt"
 
