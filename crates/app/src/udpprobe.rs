@@ -33,7 +33,12 @@ pub struct UdpprobeRun {
     pub udpprobe: Udpprobe,
     /// Who sent each reply: `sources[i][j]` is the sender of `udpprobe.probes[i].replies[j]`.
     pub sources: Vec<Vec<SocketAddr>>,
+    /// Replies not recorded because their probe already had [`MAX_REPLIES`].
+    pub dropped: usize,
 }
+
+/// The most replies recorded per probe (warts counts them in one byte).
+pub const MAX_REPLIES: usize = 255;
 
 struct Received {
     probe: usize,
@@ -70,11 +75,12 @@ pub async fn run<P: Pacing>(spec: &UdpprobeSpec, env: &AppEnv<P>) -> UdpprobeRun
             probes: Vec::new(),
         },
         sources: Vec::new(),
+        dropped: 0,
     };
     let dst = SocketAddr::new(spec.dst, spec.dport);
     let mut sockets: Vec<UdpSocket> = Vec::new();
     let mut last_tx = start;
-    let mut bufs = vec![vec![0u8; 65536]; 1];
+    let mut buf = vec![0u8; 65536];
     let stop = loop {
         // Send the next probe if it is due (or first).
         let next = sockets.len();
@@ -123,8 +129,11 @@ pub async fn run<P: Pacing>(spec: &UdpprobeSpec, env: &AppEnv<P>) -> UdpprobeRun
                     break Ok(());
                 }
             }
-            got = recv_any(&sockets, &mut bufs[0]) => {
+            got = recv_any(&sockets, &mut buf) => {
                 match got {
+                    Ok(r) if run.udpprobe.probes[r.probe].replies.len() >= MAX_REPLIES => {
+                        run.dropped += 1;
+                    }
                     Ok(r) => {
                         let rx = stamper.now();
                         run.sources[r.probe].push(r.from);
@@ -178,7 +187,7 @@ async fn recv_any(sockets: &[UdpSocket], buf: &mut [u8]) -> Result<Received, Str
     }
     loop {
         // Wait until one is readable, then read it without blocking.
-        let ready = futures_select_readable(sockets).await;
+        let ready = first_readable(sockets).await;
         let sock = &sockets[ready];
         let res = sock.try_io(Interest::READABLE, || {
             recv_with_ifname(sock.as_raw_fd(), buf).map_err(std::io::Error::from)
@@ -201,7 +210,7 @@ async fn recv_any(sockets: &[UdpSocket], buf: &mut [u8]) -> Result<Received, Str
 }
 
 /// The index of a socket that is readable.
-async fn futures_select_readable(sockets: &[UdpSocket]) -> usize {
+async fn first_readable(sockets: &[UdpSocket]) -> usize {
     std::future::poll_fn(|cx| {
         for (i, s) in sockets.iter().enumerate() {
             if s.poll_recv_ready(cx).is_ready() {

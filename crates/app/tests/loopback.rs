@@ -565,3 +565,21 @@ async fn http2_with_prior_knowledge_over_memory() {
         run.http.errmsg
     );
 }
+
+#[tokio::test]
+async fn udpprobe_keeps_at_most_255_replies_per_probe() {
+    let s = UdpSocket::bind((LO, 0)).unwrap();
+    let port = s.local_addr().unwrap().port();
+    let h = thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        let (_, from) = s.recv_from(&mut buf).unwrap();
+        for i in 0..300u16 {
+            s.send_to(&i.to_be_bytes(), from).unwrap();
+        }
+    });
+    let run = udpprobe::run(&udpprobe_spec(port, 1, ""), &env()).await;
+    h.join().unwrap();
+    assert_eq!(run.udpprobe.probes[0].replies.len(), udpprobe::MAX_REPLIES);
+    assert!(run.dropped > 0);
+    assert_eq!(run.udpprobe.probes[0].replies[0].data, [0, 0]);
+}
