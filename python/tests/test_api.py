@@ -1,0 +1,112 @@
+"""The module surface: names, the scamper alias, enums, constructors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import pytest
+
+import scamper
+import vantage
+from vantage import ScamperDealiasMidardiscRound, ScamperDealiasProbedef
+
+RESULT_CLASSES = [
+    "ScamperPing", "ScamperTrace", "ScamperTracelb", "ScamperDealias", "ScamperHost",
+    "ScamperHttp", "ScamperUdpprobe", "ScamperSniff", "ScamperNeighbourdisc", "ScamperTbit",
+    "ScamperSting", "ScamperOwamp",
+]
+NOT_CONSTRUCTIBLE = RESULT_CLASSES + [
+    "ScamperList", "ScamperCycle", "ScamperVp", "ScamperInst", "ScamperTask", "ScamperMux",
+    "ScamperPingReply", "ScamperPingReplyIPTS", "ScamperTraceHop", "ScamperTracePmtud",
+    "ScamperTracePmtudNote", "ScamperIcmpExts", "ScamperIcmpExt", "ScamperTracelbNode",
+    "ScamperTracelbLink", "ScamperTracelbProbeset", "ScamperTracelbProbe", "ScamperTracelbReply",
+    "ScamperHostRR", "ScamperHostMX", "ScamperHostSOA", "ScamperHostTXT", "ScamperHostOPT",
+    "ScamperHostOPTElem", "ScamperHostSVCB", "ScamperHostSVCBParam", "ScamperHttpBuf",
+    "ScamperUdpprobeProbe", "ScamperUdpprobeReply", "ScamperSniffPkt", "ScamperDealiasProbe",
+    "ScamperDealiasReply",
+]
+ENUMS = {
+    "ScamperPingStop": {"NoReason": 0, "Completed": 1, "Error": 2, "Halted": 3, "InProgress": 4},
+    "ScamperTraceStop": {"NoReason": 0, "Completed": 1, "Unreach": 2, "Icmp": 3, "Loop": 4, "GapLimit": 5,
+                         "Error": 6, "HopLimit": 7, "GSS": 8, "Halted": 9, "InProgress": 10},
+    "ScamperHostStop": {"NoReason": 0, "Completed": 1, "Timeout": 2, "Halted": 3, "Error": 4},
+    "ScamperHttpStop": {"NoReason": 0, "Halted": 1, "NoConnection": 2, "Completed": 3, "Error": 4,
+                        "Timeout": 5, "Insecure": 6},
+    "ScamperUdpprobeStop": {"NoReason": 0, "Completed": 1, "Halted": 2, "Error": 3},
+    "ScamperSniffStop": {"NoReason": 0, "Error": 1, "LimitTime": 2, "LimitPktC": 3, "Halted": 4},
+    "ScamperTracelbMethod": {"UdpDport": 1, "IcmpEcho": 2, "UdpSport": 3, "TcpSport": 4, "TcpAckSport": 5},
+    "ScamperOwampSchedType": {"Fixed": 0, "Exponential": 1},
+}
+
+
+def test_scamper_module_is_the_same_objects():
+    for name in vantage.__all__:
+        assert getattr(scamper, name) is getattr(vantage, name), name
+    ns: dict = {}
+    exec("from scamper import *", ns)
+    for name in RESULT_CLASSES + ["ScamperCtrl", "ScamperFile", "ScamperAddr", "ScamperInstError"]:
+        assert ns[name] is getattr(vantage, name)
+
+
+@pytest.mark.parametrize("name", NOT_CONSTRUCTIBLE)
+def test_not_constructible(name):
+    cls = getattr(vantage, name)
+    with pytest.raises(TypeError, match=r"^This class cannot be instantiated directly\.$"):
+        cls()
+    with pytest.raises(TypeError, match=r"^This class cannot be instantiated directly\.$"):
+        cls(1, x=2)
+
+
+def test_controller_names_say_what_is_missing():
+    with pytest.raises(NotImplementedError, match="ScamperCtrl.*client library"):
+        vantage.ScamperCtrl()
+    with pytest.raises(NotImplementedError):
+        scamper.ScamperCtrl(mux="/run/ark/mux")
+    e = vantage.ScamperInstError("got err from vp1: bad", None)
+    assert isinstance(e, Exception) and str(e) == "got err from vp1: bad" and e.inst is None
+
+
+@pytest.mark.parametrize("name,members", ENUMS.items())
+def test_enums(name, members):
+    cls = getattr(vantage, name)
+    assert issubclass(cls, enum.IntEnum)
+    assert {m.name: m.value for m in cls} == members
+
+
+def test_probedef():
+    pd = ScamperDealiasProbedef("icmp-echo", dst="192.0.2.1", ttl=255)
+    assert str(pd) == "-P icmp-echo -i 192.0.2.1 -t 255"
+    assert pd.is_icmp() and not pd.is_udp() and pd.sport is None and str(pd.dst) == "192.0.2.1"
+    assert repr(pd) == "ScamperDealiasProbedef('icmp-echo', dst='192.0.2.1', ttl=255)"
+    udp = ScamperDealiasProbedef("udp", dport=33435, sport=4000)
+    assert str(udp) == "-P udp -F 4000 -d 33435" and udp.is_udp() and udp.icmp_sum is None
+    with pytest.raises(ValueError):
+        ScamperDealiasProbedef("bogus")
+    with pytest.raises(ValueError):
+        ScamperDealiasProbedef("icmp-echo", dport=1)
+    with pytest.raises(ValueError):
+        ScamperDealiasProbedef("udp", icmp_sum=1)
+    with pytest.raises(ValueError):
+        ScamperDealiasProbedef("udp", ttl=256)
+    with pytest.raises(ValueError):
+        ScamperDealiasProbedef("udp", dst="nonsense")
+    with pytest.raises(TypeError):
+        ScamperDealiasProbedef("udp", bogus=1)
+
+
+def test_midardisc_round():
+    r = ScamperDealiasMidardiscRound(dt.timedelta(seconds=1, microseconds=5), 0, 3)
+    assert str(r) == "1.000005:0:3" and r.begin == 0 and r.end == 3
+    assert r.start == dt.timedelta(seconds=1, microseconds=5)
+    with pytest.raises(TypeError):
+        ScamperDealiasMidardiscRound(1.0, 0, 3)
+    with pytest.raises(TypeError):
+        ScamperDealiasMidardiscRound(dt.timedelta(0), "0", 3)
+
+
+def test_times_are_aware_utc(testdata):
+    p = next(o for o in vantage.ScamperFile(str(testdata / "ping.warts")) if isinstance(o, vantage.ScamperPing))
+    assert p.start.tzinfo is not None and p.start.utcoffset() == dt.timedelta(0)
+    assert p.start == dt.datetime(2026, 11, 27, 3, 19, 57, 420040, tzinfo=dt.timezone.utc)
+    assert isinstance(p.wait_timeout, dt.timedelta)
