@@ -728,7 +728,7 @@ fn model_data(
     Ok(Some(data))
 }
 
-/// Whether a class number is one the model names.
+/// The mnemonic of a class (`IN`, `CH`), or `CLASSn`.
 pub fn class_name(c: u16) -> String {
     match c {
         CLASS_IN => "IN".to_owned(),
