@@ -70,7 +70,11 @@ fn v4_in(a: Ipv4Addr, net: [u8; 4], len: u32) -> bool {
 }
 
 fn v6_in(a: Ipv6Addr, net: [u16; 8], len: u32) -> bool {
-    let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+    let mask = if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - len)
+    };
     let n = Ipv6Addr::new(
         net[0], net[1], net[2], net[3], net[4], net[5], net[6], net[7],
     );
@@ -179,8 +183,9 @@ impl ScamperAddr {
         slf
     }
 
-    /// The address bytes (4, 16, 6 or 8 of them).
+    /// The address bytes (4, 16, 6 or 8 of them). Optional in the reference's API.
     #[getter]
+    #[allow(clippy::unnecessary_wraps)]
     fn packed<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
         Some(self.packed_bytes(py))
     }
@@ -256,5 +261,28 @@ impl ScamperAddr {
         let mut buf = [0u8; 16];
         let n = self.a.write_bytes(&mut buf);
         PyBytes::new(py, &buf[..n])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_reserved;
+
+    #[test]
+    fn reserved_space() {
+        for (a, want) in [
+            ("10.0.0.1", true),
+            ("100.64.0.1", true),
+            ("198.19.255.255", true),
+            ("198.20.0.1", false),
+            ("8.8.8.8", false),
+            ("240.0.0.1", true),
+            ("2001:db8::1", true),
+            ("2001:4860::1", false),
+            ("fc00::1", true),
+            ("3fff::1", true),
+        ] {
+            assert_eq!(is_reserved(a.parse().unwrap()), want, "{a}");
+        }
     }
 }

@@ -50,10 +50,7 @@ pub(crate) fn datetime(py: Python<'_>, t: Timestamp) -> PyResult<Bound<'_, PyAny
 }
 
 /// `None` for a zero ("not set") timestamp, else the datetime.
-pub(crate) fn datetime_opt<'py>(
-    py: Python<'py>,
-    t: Timestamp,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub(crate) fn datetime_opt(py: Python<'_>, t: Timestamp) -> PyResult<Option<Bound<'_, PyAny>>> {
     if t.is_zero() {
         Ok(None)
     } else {
@@ -77,12 +74,18 @@ pub(crate) fn addr(py: Python<'_>, a: Addr) -> PyResult<Bound<'_, ScamperAddr>> 
 }
 
 /// A new `ScamperAddr`, or `None`.
-pub(crate) fn addr_opt(py: Python<'_>, a: Option<Addr>) -> PyResult<Option<Bound<'_, ScamperAddr>>> {
+pub(crate) fn addr_opt(
+    py: Python<'_>,
+    a: Option<Addr>,
+) -> PyResult<Option<Bound<'_, ScamperAddr>>> {
     a.map(|a| addr(py, a)).transpose()
 }
 
 /// A list of new `ScamperAddr`s.
-pub(crate) fn addr_list<'py>(py: Python<'py>, a: &[Addr]) -> PyResult<Vec<Bound<'py, ScamperAddr>>> {
+pub(crate) fn addr_list<'py>(
+    py: Python<'py>,
+    a: &[Addr],
+) -> PyResult<Vec<Bound<'py, ScamperAddr>>> {
     a.iter().map(|a| addr(py, *a)).collect()
 }
 
@@ -103,11 +106,13 @@ impl EnumClass {
 
     /// The member with value `code`, or the plain int for a code the enum does not name.
     pub(crate) fn member<'py>(&self, py: Python<'py>, code: i64) -> PyResult<Bound<'py, PyAny>> {
-        let map = self.members.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
-            let cls = py.import("vantage._enums")?.getattr(self.name)?;
-            let map = cls.getattr("_value2member_map_")?.cast_into::<PyDict>()?;
-            Ok(map.unbind())
-        })?;
+        let map = self
+            .members
+            .get_or_try_init(py, || -> PyResult<Py<PyDict>> {
+                let cls = py.import("vantage._enums")?.getattr(self.name)?;
+                let map = cls.getattr("_value2member_map_")?.cast_into::<PyDict>()?;
+                Ok(map.unbind())
+            })?;
         let map = map.bind(py);
         let key = code.into_pyobject(py)?;
         match map.get_item(&key)? {

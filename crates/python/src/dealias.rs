@@ -1,5 +1,6 @@
 //! `ScamperDealias` (alias resolution), its probe definitions, probes and replies.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +18,10 @@ use crate::error::not_constructible;
 use crate::icmpext::{ScamperIcmpExts, exts_of};
 use crate::result::result_class;
 
-fn iter_of<'py, T: pyo3::IntoPyObject<'py>>(py: Python<'py>, items: Vec<T>) -> PyResult<Bound<'py, PyAny>> {
+fn iter_of<'py, T: pyo3::IntoPyObject<'py>>(
+    py: Python<'py>,
+    items: Vec<T>,
+) -> PyResult<Bound<'py, PyAny>> {
     PyList::new(py, items)?.try_iter().map(Bound::into_any)
 }
 
@@ -238,7 +242,9 @@ fn ranged<T: TryFrom<i64>>(name: &str, v: Option<i64>, lo: i64, hi: i64) -> PyRe
         Some(x) if (lo..=hi).contains(&x) => T::try_from(x)
             .map(Some)
             .map_err(|_| PyValueError::new_err(format!("invalid {name}"))),
-        Some(_) => Err(PyValueError::new_err(format!("{name} must be within {lo}..{hi}"))),
+        Some(_) => Err(PyValueError::new_err(format!(
+            "{name} must be within {lo}..{hi}"
+        ))),
     }
 }
 
@@ -275,10 +281,14 @@ impl ScamperDealiasProbedef {
             icmp_sum: ranged("icmp_sum", icmp_sum, 0, 65535)?,
         };
         if m.is_icmp() && (pd.sport.is_some() || pd.dport.is_some()) {
-            return Err(PyValueError::new_err("ports are only for udp and tcp probedefs"));
+            return Err(PyValueError::new_err(
+                "ports are only for udp and tcp probedefs",
+            ));
         }
         if !m.is_icmp() && (pd.icmp_id.is_some() || pd.icmp_sum.is_some()) {
-            return Err(PyValueError::new_err("icmp_id and icmp_sum are only for icmp probedefs"));
+            return Err(PyValueError::new_err(
+                "icmp_id and icmp_sum are only for icmp probedefs",
+            ));
         }
         Ok(pd)
     }
@@ -356,22 +366,22 @@ impl ScamperDealiasProbedef {
     fn __str__(&self) -> String {
         let mut s = format!("-P {}", self.method);
         if let Some(d) = self.dst {
-            s.push_str(&format!(" -i {d}"));
+            let _ = write!(s, " -i {d}");
         }
         if let Some(c) = self.icmp_sum {
-            s.push_str(&format!(" -c {c}"));
+            let _ = write!(s, " -c {c}");
         }
         if let Some(p) = self.sport {
-            s.push_str(&format!(" -F {p}"));
+            let _ = write!(s, " -F {p}");
         }
         if let Some(p) = self.dport {
-            s.push_str(&format!(" -d {p}"));
+            let _ = write!(s, " -d {p}");
         }
         if let Some(z) = self.size {
-            s.push_str(&format!(" -s {z}"));
+            let _ = write!(s, " -s {z}");
         }
         if let Some(t) = self.ttl {
-            s.push_str(&format!(" -t {t}"));
+            let _ = write!(s, " -t {t}");
         }
         s
     }
@@ -406,15 +416,22 @@ pub struct ScamperDealiasMidardiscRound {
 #[pymethods]
 impl ScamperDealiasMidardiscRound {
     #[new]
-    fn new(start: &Bound<'_, PyAny>, begin: &Bound<'_, PyAny>, end: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn new(
+        start: &Bound<'_, PyAny>,
+        begin: &Bound<'_, PyAny>,
+        end: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
         let d: Duration = start
             .extract()
             .map_err(|_| PyTypeError::new_err("start must be a timedelta"))?;
         let int = |o: &Bound<'_, PyAny>, n: &str| -> PyResult<u32> {
-            if o.is_instance_of::<pyo3::types::PyBool>() || !o.is_instance_of::<pyo3::types::PyInt>() {
+            if o.is_instance_of::<pyo3::types::PyBool>()
+                || !o.is_instance_of::<pyo3::types::PyInt>()
+            {
                 return Err(PyTypeError::new_err(format!("{n} must be an int")));
             }
-            o.extract::<u32>().map_err(|_| PyValueError::new_err(format!("invalid {n}")))
+            o.extract::<u32>()
+                .map_err(|_| PyValueError::new_err(format!("invalid {n}")))
         };
         Ok(Self {
             start_us: u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
@@ -465,7 +482,11 @@ impl ScamperDealiasProbe {
     }
 
     fn reply_obj(&self, i: usize) -> ScamperDealiasReply {
-        ScamperDealiasReply { r: Arc::clone(&self.r), p: self.p, i }
+        ScamperDealiasReply {
+            r: Arc::clone(&self.r),
+            p: self.p,
+            i,
+        }
     }
 }
 
@@ -518,7 +539,12 @@ impl ScamperDealiasProbe {
 
     /// Every reply.
     fn replies<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        iter_of(py, (0..self.x().replies.len()).map(|i| self.reply_obj(i)).collect())
+        iter_of(
+            py,
+            (0..self.x().replies.len())
+                .map(|i| self.reply_obj(i))
+                .collect(),
+        )
     }
 }
 

@@ -4,16 +4,11 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
 use pyo3::PyErr;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 
 /// The error every non-constructible class raises from `__init__`.
 pub(crate) fn not_constructible() -> PyErr {
     PyTypeError::new_err("This class cannot be instantiated directly.")
-}
-
-/// The error an index outside `0..len` raises where the reference raises.
-pub(crate) fn bad_index(what: &str) -> PyErr {
-    PyValueError::new_err(format!("invalid {what} index"))
 }
 
 /// A Python hash (never -1) of a Rust value.

@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
 use vantage_model::Record;
 use vantage_warts::json::JsonEncoder;
-use vantage_warts::{Compression, ReadError, Reader, Sink, TypeFilter, Writer, types};
+use vantage_warts::{Compression, ReadError, Reader, Sink, TypeFilter, Writer};
 
 use crate::record::{self, Rec};
 
@@ -43,13 +43,13 @@ struct ReadSide {
 
 /// The writing side.
 enum WriteSide {
-    Warts(Writer<Sink<File>>),
+    Warts(Box<Writer<Sink<File>>>),
     Json(BufWriter<File>, JsonEncoder),
     Text(BufWriter<File>),
 }
 
 enum State {
-    Read(ReadSide),
+    Read(Box<ReadSide>),
     Write(WriteSide),
     Closed,
 }
@@ -159,10 +159,10 @@ fn open_write(path: &str, kind: &str) -> io::Result<WriteSide> {
     Ok(match kind {
         "json" => WriteSide::Json(BufWriter::new(f), JsonEncoder::default()),
         "text" => WriteSide::Text(BufWriter::new(f)),
-        "warts.gz" => WriteSide::Warts(Writer::new(Sink::new(f, Compression::Gzip))),
-        "warts.bz2" => WriteSide::Warts(Writer::new(Sink::new(f, Compression::Bzip2))),
-        "warts.xz" => WriteSide::Warts(Writer::new(Sink::new(f, Compression::Xz))),
-        _ => WriteSide::Warts(Writer::new(Sink::new(f, Compression::None))),
+        "warts.gz" => WriteSide::warts(f, Compression::Gzip),
+        "warts.bz2" => WriteSide::warts(f, Compression::Bzip2),
+        "warts.xz" => WriteSide::warts(f, Compression::Xz),
+        _ => WriteSide::warts(f, Compression::None),
     })
 }
 
@@ -207,6 +207,10 @@ impl ReadSide {
 }
 
 impl WriteSide {
+    fn warts(f: File, c: Compression) -> Self {
+        Self::Warts(Box::new(Writer::new(Sink::new(f, c))))
+    }
+
     fn write(&mut self, rec: &Record) -> PyResult<()> {
         match self {
             Self::Warts(w) => w.write_record(rec).map_err(runtime),
@@ -307,7 +311,9 @@ impl ScamperFile {
         let (reading, filetype, state) = match mode {
             "r" => {
                 if kind.is_some() {
-                    return Err(PyValueError::new_err("kind is only for files opened with mode 'w'"));
+                    return Err(PyValueError::new_err(
+                        "kind is only for files opened with mode 'w'",
+                    ));
                 }
                 let codes = filter_types
                     .map(|t| Self::filter_codes(py, &t))
@@ -320,15 +326,19 @@ impl ScamperFile {
                     .detach(|| open_read(&name, tf))
                     .map_err(|e| runtime(format!("could not open file: {filename}: {e}")))?;
                 rs.filter = codes;
-                (true, "warts".to_owned(), State::Read(rs))
+                (true, "warts".to_owned(), State::Read(Box::new(rs)))
             }
             "w" => {
                 if filter_types.is_some() {
-                    return Err(PyValueError::new_err("filter_types is only for files opened with mode 'r'"));
+                    return Err(PyValueError::new_err(
+                        "filter_types is only for files opened with mode 'r'",
+                    ));
                 }
                 let kind = match kind {
                     None => kind_from_name(filename),
-                    Some(k @ ("warts" | "warts.gz" | "warts.bz2" | "warts.xz" | "json" | "text")) => k,
+                    Some(
+                        k @ ("warts" | "warts.gz" | "warts.bz2" | "warts.xz" | "json" | "text"),
+                    ) => k,
                     Some(k) => return Err(PyValueError::new_err(format!("invalid kind {k:?}"))),
                 };
                 let ws = open_write(filename, kind)
@@ -363,7 +373,9 @@ impl ScamperFile {
         let list: Vec<Bound<'_, PyAny>> = types.iter().collect();
         // Accept a single list argument too, as the constructor does.
         let list = match list.as_slice() {
-            [one] if one.cast::<pyo3::types::PyList>().is_ok() => one.extract::<Vec<Bound<'_, PyAny>>>()?,
+            [one] if one.cast::<pyo3::types::PyList>().is_ok() => {
+                one.extract::<Vec<Bound<'_, PyAny>>>()?
+            }
             _ => list,
         };
         let codes = Self::filter_codes(py, &list)?;
@@ -373,7 +385,9 @@ impl ScamperFile {
                 rs.set_filter(codes);
                 Ok(())
             }
-            State::Write(_) => Err(PyValueError::new_err("cannot filter a file opened for writing")),
+            State::Write(_) => Err(PyValueError::new_err(
+                "cannot filter a file opened for writing",
+            )),
             State::Closed => Err(closed()),
         }
     }
@@ -449,7 +463,10 @@ impl ScamperFile {
 
     fn __repr__(&self) -> String {
         let mode = if self.reading { "r" } else { "w" };
-        format!("ScamperFile({:?}, '{mode}', filetype={:?})", self.filename, self.filetype)
+        format!(
+            "ScamperFile({:?}, '{mode}', filetype={:?})",
+            self.filename, self.filetype
+        )
     }
 }
 

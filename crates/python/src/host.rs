@@ -5,9 +5,7 @@ use std::sync::Arc;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
-use vantage_model::{
-    CLASS_CH, CLASS_IN, DnsRr, DnsRrData, DnsSoa, Host, HostQuery, RR_TYPES,
-};
+use vantage_model::{CLASS_CH, CLASS_IN, DnsRr, DnsRrData, DnsSoa, Host, HostQuery, RR_TYPES};
 
 use crate::addr::ScamperAddr;
 use crate::conv::{self, EnumClass};
@@ -384,11 +382,16 @@ impl ScamperHost {
         let mut out = Vec::new();
         if let Some(q) = self.qi() {
             for (i, rr) in section(&self.r.queries[q], s).iter().enumerate() {
-                let keep = types
-                    .as_ref()
-                    .is_none_or(|t| (rr.class == CLASS_IN || rr.rtype == 41) && t.contains(&rr.rtype));
+                let keep = types.as_ref().is_none_or(|t| {
+                    (rr.class == CLASS_IN || rr.rtype == 41) && t.contains(&rr.rtype)
+                });
                 if keep {
-                    out.push(ScamperHostRR { r: Arc::clone(&self.r), q, s, i });
+                    out.push(ScamperHostRR {
+                        r: Arc::clone(&self.r),
+                        q,
+                        s,
+                        i,
+                    });
                 }
             }
         }
@@ -496,7 +499,10 @@ impl ScamperHostRR {
     #[getter]
     fn mx(&self) -> Option<ScamperHostMX> {
         match &self.x().data {
-            Some(DnsRrData::Mx { preference, exchange }) => Some(ScamperHostMX {
+            Some(DnsRrData::Mx {
+                preference,
+                exchange,
+            }) => Some(ScamperHostMX {
                 pref: *preference,
                 exch: exchange.clone(),
             }),
@@ -569,7 +575,10 @@ impl ScamperHostRR {
         let data = match &x.data {
             Some(DnsRrData::Addr(a)) => a.to_string(),
             Some(DnsRrData::Name(n)) => n.clone(),
-            Some(DnsRrData::Mx { preference, exchange }) => format!("{preference} {exchange}"),
+            Some(DnsRrData::Mx {
+                preference,
+                exchange,
+            }) => format!("{preference} {exchange}"),
             Some(DnsRrData::Soa(s)) => soa_text(s),
             Some(DnsRrData::Txt(t)) => txt_quoted(t),
             _ => "not implemented".to_owned(),
@@ -589,13 +598,15 @@ impl ScamperHostRR {
     fn svcb_of(&self, rtype: u16) -> Option<ScamperHostSVCB> {
         let x = self.x();
         match &x.data {
-            Some(DnsRrData::Svcb { priority, target, params }) if x.rtype == rtype => {
-                Some(ScamperHostSVCB {
-                    priority: *priority,
-                    target: target.clone(),
-                    params: params.clone(),
-                })
-            }
+            Some(DnsRrData::Svcb {
+                priority,
+                target,
+                params,
+            }) if x.rtype == rtype => Some(ScamperHostSVCB {
+                priority: *priority,
+                target: target.clone(),
+                params: params.clone(),
+            }),
             _ => None,
         }
     }
@@ -716,7 +727,9 @@ impl ScamperHostTXT {
 
     /// String `i`, or `None`.
     fn str(&self, i: usize) -> Option<String> {
-        self.t.get(i).map(|s| String::from_utf8_lossy(s).into_owned())
+        self.t
+            .get(i)
+            .map(|s| String::from_utf8_lossy(s).into_owned())
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -759,14 +772,20 @@ impl ScamperHostOPT {
 
     /// Option `i`, or `None`.
     fn elem(&self, i: usize) -> Option<ScamperHostOPTElem> {
-        self.o.get(i).map(|(c, d)| ScamperHostOPTElem { code: *c, data: d.clone() })
+        self.o.get(i).map(|(c, d)| ScamperHostOPTElem {
+            code: *c,
+            data: d.clone(),
+        })
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let v: Vec<_> = self
             .o
             .iter()
-            .map(|(c, d)| ScamperHostOPTElem { code: *c, data: d.clone() })
+            .map(|(c, d)| ScamperHostOPTElem {
+                code: *c,
+                data: d.clone(),
+            })
             .collect();
         PyList::new(py, v)?.try_iter().map(Bound::into_any)
     }
@@ -857,16 +876,20 @@ impl ScamperHostSVCB {
 
     /// Service parameter `i`, or `None`.
     fn param(&self, i: usize) -> Option<ScamperHostSVCBParam> {
-        self.params
-            .get(i)
-            .map(|(k, v)| ScamperHostSVCBParam { key: *k, val: v.clone() })
+        self.params.get(i).map(|(k, v)| ScamperHostSVCBParam {
+            key: *k,
+            val: v.clone(),
+        })
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let v: Vec<_> = self
             .params
             .iter()
-            .map(|(k, v)| ScamperHostSVCBParam { key: *k, val: v.clone() })
+            .map(|(k, v)| ScamperHostSVCBParam {
+                key: *k,
+                val: v.clone(),
+            })
             .collect();
         PyList::new(py, v)?.try_iter().map(Bound::into_any)
     }

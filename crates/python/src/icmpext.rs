@@ -131,17 +131,16 @@ impl ScamperIcmpExt {
     }
 
     /// The MPLS label stack entries, or `None` if this is not MPLS.
-    fn mpls_lses(slf: Bound<'_, Self>) -> PyResult<Option<Vec<ScamperIcmpMplsLabelStackEntry>>> {
-        let me = slf.get();
-        if !me.x().is_mpls() {
-            return Ok(None);
+    fn mpls_lses(&self) -> Option<Vec<ScamperIcmpMplsLabelStackEntry>> {
+        if !self.x().is_mpls() {
+            return None;
         }
-        Ok(Some(
-            me.x()
+        Some(
+            self.x()
                 .mpls_labels()
                 .map(|l| ScamperIcmpMplsLabelStackEntry { l })
                 .collect(),
-        ))
+        )
     }
 
     /// MPLS label stack entry `i`, or `None`.
@@ -181,10 +180,9 @@ impl ScamperIcmpMplsLabelStackEntry {
     /// Entry `i` of the MPLS extension `ext`.
     #[new]
     fn new(ext: &Bound<'_, ScamperIcmpExt>, i: usize) -> PyResult<Self> {
-        ext.get()
-            .label(i)
-            .map(|l| Self { l })
-            .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("no such MPLS label stack entry"))
+        ext.get().label(i).map(|l| Self { l }).ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err("no such MPLS label stack entry")
+        })
     }
 
     /// The 20-bit label.

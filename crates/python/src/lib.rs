@@ -44,34 +44,34 @@ mod _native {
     #[pymodule_export]
     use crate::addr::ScamperAddr;
     #[pymodule_export]
-    use crate::file::ScamperFile;
-    #[pymodule_export]
-    use crate::lists::{ScamperCycle, ScamperList};
-    #[pymodule_export]
-    use crate::ping::{ScamperPing, ScamperPingReply, ScamperPingReplyIPTS, ScamperPingReplyIter};
-    #[pymodule_export]
-    use crate::trace::{ScamperTrace, ScamperTraceHop, ScamperTracePmtud, ScamperTracePmtudNote};
-    #[pymodule_export]
-    use crate::icmpext::{ScamperIcmpExt, ScamperIcmpExts, ScamperIcmpMplsLabelStackEntry};
-    #[pymodule_export]
-    use crate::tracelb::{
-        ScamperTracelb, ScamperTracelbLink, ScamperTracelbNode, ScamperTracelbProbe,
-        ScamperTracelbProbeset, ScamperTracelbReply,
+    use crate::dealias::{
+        ScamperDealias, ScamperDealiasMidardiscRound, ScamperDealiasProbe, ScamperDealiasProbedef,
+        ScamperDealiasReply,
     };
+    #[pymodule_export]
+    use crate::file::ScamperFile;
     #[pymodule_export]
     use crate::host::{
         ScamperHost, ScamperHostMX, ScamperHostOPT, ScamperHostOPTElem, ScamperHostRR,
         ScamperHostSOA, ScamperHostSVCB, ScamperHostSVCBParam, ScamperHostTXT,
     };
     #[pymodule_export]
-    use crate::dealias::{
-        ScamperDealias, ScamperDealiasMidardiscRound, ScamperDealiasProbe,
-        ScamperDealiasProbedef, ScamperDealiasReply,
-    };
+    use crate::icmpext::{ScamperIcmpExt, ScamperIcmpExts, ScamperIcmpMplsLabelStackEntry};
+    #[pymodule_export]
+    use crate::lists::{ScamperCycle, ScamperList};
     #[pymodule_export]
     use crate::misc::{
         ScamperHttp, ScamperHttpBuf, ScamperNeighbourdisc, ScamperOwamp, ScamperSniff,
         ScamperSniffPkt, ScamperSting, ScamperTbit, ScamperUdpprobe, ScamperUdpprobeProbe,
         ScamperUdpprobeReply,
+    };
+    #[pymodule_export]
+    use crate::ping::{ScamperPing, ScamperPingReply, ScamperPingReplyIPTS, ScamperPingReplyIter};
+    #[pymodule_export]
+    use crate::trace::{ScamperTrace, ScamperTraceHop, ScamperTracePmtud, ScamperTracePmtudNote};
+    #[pymodule_export]
+    use crate::tracelb::{
+        ScamperTracelb, ScamperTracelbLink, ScamperTracelbNode, ScamperTracelbProbe,
+        ScamperTracelbProbeset, ScamperTracelbReply,
     };
 }

@@ -54,7 +54,10 @@ impl ScamperList {
             Ok(o) => op
                 .matches(self.l.cmp(&o.get().l))
                 .into_pyobject(py)
-                .map_or_else(|_| py.NotImplemented(), |b| b.to_owned().into_any().unbind()),
+                .map_or_else(
+                    |_| py.NotImplemented(),
+                    |b| b.to_owned().into_any().unbind(),
+                ),
             Err(_) => py.NotImplemented(),
         }
     }
@@ -142,7 +145,10 @@ impl ScamperCycle {
             Ok(o) => op
                 .matches(self.c.cmp(&o.get().c))
                 .into_pyobject(py)
-                .map_or_else(|_| py.NotImplemented(), |b| b.to_owned().into_any().unbind()),
+                .map_or_else(
+                    |_| py.NotImplemented(),
+                    |b| b.to_owned().into_any().unbind(),
+                ),
             Err(_) => py.NotImplemented(),
         }
     }
@@ -152,7 +158,10 @@ impl ScamperCycle {
     }
 
     fn __repr__(&self) -> String {
-        format!("<ScamperCycle id={} list={:?}>", self.c.id, self.c.list.name)
+        format!(
+            "<ScamperCycle id={} list={:?}>",
+            self.c.id, self.c.list.name
+        )
     }
 
     /// The cycle-start or cycle-stop record as scamper's JSON (`None` for a
@@ -163,9 +172,7 @@ impl ScamperCycle {
 
     /// `json.loads(self.to_json())`, or `None`.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.to_json()
-            .map(|s| conv::json_loads(py, &s))
-            .transpose()
+        self.to_json().map(|s| conv::json_loads(py, &s)).transpose()
     }
 }
 

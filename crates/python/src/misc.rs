@@ -21,7 +21,10 @@ static HTTP_ECH: EnumClass = EnumClass::new("ScamperHttpEchStatus");
 static UDPPROBE_STOP: EnumClass = EnumClass::new("ScamperUdpprobeStop");
 static SNIFF_STOP: EnumClass = EnumClass::new("ScamperSniffStop");
 
-fn iter_of<'py, T: pyo3::IntoPyObject<'py>>(py: Python<'py>, items: Vec<T>) -> PyResult<Bound<'py, PyAny>> {
+fn iter_of<'py, T: pyo3::IntoPyObject<'py>>(
+    py: Python<'py>,
+    items: Vec<T>,
+) -> PyResult<Bound<'py, PyAny>> {
     PyList::new(py, items)?.try_iter().map(Bound::into_any)
 }
 
@@ -452,14 +455,22 @@ impl ScamperUdpprobeProbe {
 
     /// Reply `i`, or `None`.
     fn reply(&self, i: usize) -> Option<ScamperUdpprobeReply> {
-        (i < self.x().replies.len()).then(|| ScamperUdpprobeReply { r: Arc::clone(&self.r), p: self.p, i })
+        (i < self.x().replies.len()).then(|| ScamperUdpprobeReply {
+            r: Arc::clone(&self.r),
+            p: self.p,
+            i,
+        })
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         iter_of(
             py,
             (0..self.x().replies.len())
-                .map(|i| ScamperUdpprobeReply { r: Arc::clone(&self.r), p: self.p, i })
+                .map(|i| ScamperUdpprobeReply {
+                    r: Arc::clone(&self.r),
+                    p: self.p,
+                    i,
+                })
                 .collect(),
         )
     }

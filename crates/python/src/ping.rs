@@ -1,5 +1,6 @@
 //! `ScamperPing` and its replies.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -304,7 +305,10 @@ impl ScamperPingReplyIter {
     fn __next__(&self) -> Option<ScamperPingReply> {
         let pos = self.pos.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let i = *self.idx.get(pos)?;
-        Some(ScamperPingReply { r: Arc::clone(&self.r), i })
+        Some(ScamperPingReply {
+            r: Arc::clone(&self.r),
+            i,
+        })
     }
 }
 
@@ -324,9 +328,9 @@ pub(crate) fn reply_line(r: &PingReply) -> String {
     let us = r.rtt.as_micros();
     let mut s = format!("{} bytes from {}, seq={}", r.reply_size, r.from, r.probe_id);
     if r.flags.contains(PingReplyFlags::REPLY_TTL) {
-        s.push_str(&format!(" ttl={}", r.reply_ttl));
+        let _ = write!(s, " ttl={}", r.reply_ttl);
     }
-    s.push_str(&format!(" time={}.{:03} ms", us / 1000, us % 1000));
+    let _ = write!(s, " time={}.{:03} ms", us / 1000, us % 1000);
     s
 }
 
@@ -334,7 +338,10 @@ pub(crate) fn reply_line(r: &PingReply) -> String {
 impl ScamperPingReply {
     #[new]
     #[pyo3(signature = (*_args, **_kwargs))]
-    fn new(_args: &Bound<'_, pyo3::types::PyTuple>, _kwargs: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn new(
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         Err(crate::error::not_constructible())
     }
 
@@ -372,7 +379,9 @@ impl ScamperPingReply {
     #[getter]
     fn probe_ipid(&self) -> Option<u16> {
         let x = self.x();
-        x.flags.contains(PingReplyFlags::PROBE_IPID).then_some(x.probe_ipid)
+        x.flags
+            .contains(PingReplyFlags::PROBE_IPID)
+            .then_some(x.probe_ipid)
     }
 
     /// The probe's source port, if recorded.
@@ -392,14 +401,18 @@ impl ScamperPingReply {
     #[getter]
     fn reply_ttl(&self) -> Option<u8> {
         let x = self.x();
-        x.flags.contains(PingReplyFlags::REPLY_TTL).then_some(x.reply_ttl)
+        x.flags
+            .contains(PingReplyFlags::REPLY_TTL)
+            .then_some(x.reply_ttl)
     }
 
     /// The reply's IP TOS, if recorded.
     #[getter]
     fn reply_tos(&self) -> Option<u8> {
         let x = self.x();
-        x.flags.contains(PingReplyFlags::REPLY_TOS).then_some(x.reply_tos)
+        x.flags
+            .contains(PingReplyFlags::REPLY_TOS)
+            .then_some(x.reply_tos)
     }
 
     /// The reply's size in bytes.
@@ -412,7 +425,9 @@ impl ScamperPingReply {
     #[getter]
     fn reply_ipid(&self) -> Option<u32> {
         let x = self.x();
-        x.flags.contains(PingReplyFlags::REPLY_IPID).then_some(x.reply_ipid)
+        x.flags
+            .contains(PingReplyFlags::REPLY_IPID)
+            .then_some(x.reply_ipid)
     }
 
     /// ICMP type of an ICMP reply.
@@ -439,19 +454,28 @@ impl ScamperPingReply {
     /// Originate timestamp of an ICMP timestamp reply (time since midnight UTC).
     #[getter]
     fn icmp_tso<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.x().icmp_ts.map(|t| conv::delta_ms(py, t.originate)).transpose()
+        self.x()
+            .icmp_ts
+            .map(|t| conv::delta_ms(py, t.originate))
+            .transpose()
     }
 
     /// Receive timestamp of an ICMP timestamp reply.
     #[getter]
     fn icmp_tsr<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.x().icmp_ts.map(|t| conv::delta_ms(py, t.receive)).transpose()
+        self.x()
+            .icmp_ts
+            .map(|t| conv::delta_ms(py, t.receive))
+            .transpose()
     }
 
     /// Transmit timestamp of an ICMP timestamp reply.
     #[getter]
     fn icmp_tst<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.x().icmp_ts.map(|t| conv::delta_ms(py, t.transmit)).transpose()
+        self.x()
+            .icmp_ts
+            .map(|t| conv::delta_ms(py, t.transmit))
+            .transpose()
     }
 
     /// TCP flags of a TCP reply.
@@ -477,7 +501,12 @@ impl ScamperPingReply {
     #[getter]
     fn ip_rr(&self, py: Python<'_>) -> PyResult<Option<Vec<Py<ScamperAddr>>>> {
         match &self.x().rr {
-            Some(rr) => Ok(Some(conv::addr_list(py, rr)?.into_iter().map(Bound::unbind).collect())),
+            Some(rr) => Ok(Some(
+                conv::addr_list(py, rr)?
+                    .into_iter()
+                    .map(Bound::unbind)
+                    .collect(),
+            )),
             None => Ok(None),
         }
     }
@@ -485,7 +514,10 @@ impl ScamperPingReply {
     /// The IP timestamp option, if the reply carried one.
     #[getter]
     fn ip_ts(&self) -> Option<ScamperPingReplyIPTS> {
-        self.x().ip_ts.as_ref().map(|_| ScamperPingReplyIPTS { r: Arc::clone(&self.r), i: self.i })
+        self.x().ip_ts.as_ref().map(|_| ScamperPingReplyIPTS {
+            r: Arc::clone(&self.r),
+            i: self.i,
+        })
     }
 
     /// Whether the reply came from the destination (not an error).
@@ -553,7 +585,10 @@ child_class! {
 impl ScamperPingReplyIPTS {
     #[new]
     #[pyo3(signature = (*_args, **_kwargs))]
-    fn new(_args: &Bound<'_, pyo3::types::PyTuple>, _kwargs: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn new(
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         Err(crate::error::not_constructible())
     }
 
@@ -569,7 +604,9 @@ impl ScamperPingReplyIPTS {
                 items.push((a, conv::delta_ms(py, *ms)?));
             }
         }
-        pyo3::types::PyList::new(py, items)?.try_iter().map(Bound::into_any)
+        pyo3::types::PyList::new(py, items)?
+            .try_iter()
+            .map(Bound::into_any)
     }
 
     /// Whether the option carries addresses (not `tsonly`).
@@ -580,18 +617,25 @@ impl ScamperPingReplyIPTS {
     /// The addresses, or `None` for `tsonly`.
     fn addrs(&self, py: Python<'_>) -> PyResult<Option<Vec<Py<ScamperAddr>>>> {
         match self.ts() {
-            Some(t) if !t.addrs.is_empty() => {
-                Ok(Some(conv::addr_list(py, &t.addrs)?.into_iter().map(Bound::unbind).collect()))
-            }
+            Some(t) if !t.addrs.is_empty() => Ok(Some(
+                conv::addr_list(py, &t.addrs)?
+                    .into_iter()
+                    .map(Bound::unbind)
+                    .collect(),
+            )),
             _ => Ok(None),
         }
     }
 
     /// The timestamps (time since midnight UTC).
     fn timestamps<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
-        self.ts()
-            .map(|t| t.timestamps.iter().map(|ms| conv::delta_ms(py, *ms)).collect())
-            .unwrap_or_else(|| Ok(Vec::new()))
+        let Some(t) = self.ts() else {
+            return Ok(Vec::new());
+        };
+        t.timestamps
+            .iter()
+            .map(|ms| conv::delta_ms(py, *ms))
+            .collect()
     }
 }
 

@@ -6,8 +6,7 @@ use pyo3::exceptions::{PyNotImplementedError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 use vantage_model::{
-    Cycle, Dealias, Host, Http, List, Neighbourdisc, Ping, Record, Sniff, Trace, Tracelb,
-    Udpprobe,
+    Cycle, Dealias, Host, Http, List, Neighbourdisc, Ping, Record, Sniff, Trace, Tracelb, Udpprobe,
 };
 use vantage_warts::types as k;
 

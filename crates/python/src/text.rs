@@ -145,11 +145,15 @@ fn hop_note(h: &TraceHop, mtu: Option<u16>) -> String {
         }
     } else if h.is_icmp() {
         let v6 = h.addr.is_ipv6();
-        let unreach = if v6 { h.icmp_type == 1 } else { h.icmp_type == 3 };
+        let unreach = if v6 {
+            h.icmp_type == 1
+        } else {
+            h.icmp_type == 3
+        };
         let port = if v6 { 4 } else { 3 };
         if unreach && h.icmp_code != port {
             let tag = match (v6, h.icmp_code) {
-                (false, 0) | (true, 0) => "!N".to_owned(),
+                (_, 0) => "!N".to_owned(),
                 (false, 1) | (true, 3) => "!H".to_owned(),
                 (false, 2) => "!P".to_owned(),
                 (false, 4) => "!F".to_owned(),
@@ -170,7 +174,10 @@ fn mtu_at(t: &Trace, ttl: u8) -> Option<u16> {
     let p = t.pmtud.as_ref()?;
     let mut mtu = if p.out_mtu != 0 { p.out_mtu } else { p.if_mtu };
     for n in &p.notes {
-        let at = n.hop.and_then(|i| p.hops.get(usize::from(i))).map(|h| h.probe_ttl);
+        let at = n
+            .hop
+            .and_then(|i| p.hops.get(usize::from(i)))
+            .map(|h| h.probe_ttl);
         if at.is_some_and(|d| d <= ttl) && n.nhmtu != 0 {
             mtu = n.nhmtu;
         }
@@ -256,4 +263,53 @@ pub(crate) fn dealias(d: &Dealias) -> String {
     };
     let result = d.result.to_string().replace('-', " ");
     format!("{} {} {result}\n", addr(0), addr(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use vantage_model::Record;
+
+    fn testdata() -> Option<PathBuf> {
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/warts");
+        p.is_dir().then_some(p)
+    }
+
+    /// Every reference file renders byte for byte as sc_warts2text printed it.
+    #[test]
+    fn reference_files_render_like_sc_warts2text() {
+        let Some(dir) = testdata() else {
+            eprintln!("skipped: shared/testdata/warts not found");
+            return;
+        };
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let warts = ["", ".gz", ".bz2", ".xz"].iter().any(|z| {
+                name.strip_suffix(z)
+                    .is_some_and(|b| b.to_ascii_lowercase().ends_with(".warts"))
+            });
+            if !warts {
+                continue;
+            }
+            let mut text = String::new();
+            for rec in vantage_warts::open(&path).unwrap() {
+                if let Some(t) = super::render(&rec.unwrap()) {
+                    text.push_str(&t);
+                }
+            }
+            let want = std::fs::read_to_string(dir.join(format!("{name}.txt"))).unwrap();
+            assert_eq!(text, want, "{name}");
+            checked += 1;
+        }
+        assert!(checked >= 12, "only {checked} files checked");
+    }
+
+    #[test]
+    fn records_without_text_render_nothing() {
+        let l = std::sync::Arc::new(vantage_model::List::new(1, "x"));
+        assert_eq!(super::render(&Record::List(l)), None);
+    }
 }

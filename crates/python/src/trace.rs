@@ -5,7 +5,7 @@ use std::sync::Arc;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use vantage_model::{Trace, TraceFlags, TraceHop, TraceMethod, TraceReplyFlags, TraceStop};
+use vantage_model::{Trace, TraceHop, TraceMethod, TraceReplyFlags, TraceStop};
 
 use crate::addr::ScamperAddr;
 use crate::conv::{self, EnumClass};
@@ -315,7 +315,11 @@ impl ScamperTraceHop {
 /// `"[<name> ]<addr>  <ms> ms"`.
 pub(crate) fn hop_line(h: &TraceHop) -> String {
     let us = h.rtt.as_micros();
-    let name = h.name.as_deref().map(|n| format!("{n} ")).unwrap_or_default();
+    let name = h
+        .name
+        .as_deref()
+        .map(|n| format!("{n} "))
+        .unwrap_or_default();
     format!("{name}{} {}.{:03} ms", h.addr, us / 1000, us % 1000)
 }
 
@@ -379,7 +383,9 @@ impl ScamperTraceHop {
     #[getter]
     fn reply_ttl(&self) -> Option<u8> {
         let x = self.x();
-        x.flags.contains(TraceReplyFlags::REPLY_TTL).then_some(x.reply_ttl)
+        x.flags
+            .contains(TraceReplyFlags::REPLY_TTL)
+            .then_some(x.reply_ttl)
     }
 
     /// The reply's TOS.
@@ -553,9 +559,14 @@ impl ScamperTracePmtud {
     fn notes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let n = self.p().map_or(0, |p| p.notes.len());
         let items: Vec<ScamperTracePmtudNote> = (0..n)
-            .map(|i| ScamperTracePmtudNote { r: Arc::clone(&self.r), i })
+            .map(|i| ScamperTracePmtudNote {
+                r: Arc::clone(&self.r),
+                i,
+            })
             .collect();
-        pyo3::types::PyList::new(py, items)?.try_iter().map(Bound::into_any)
+        pyo3::types::PyList::new(py, items)?
+            .try_iter()
+            .map(Bound::into_any)
     }
 }
 
@@ -613,9 +624,4 @@ impl ScamperTracePmtudNote {
             i: h,
         })
     }
-}
-
-/// Whether the trace used PMTUD (for the text rendering).
-pub(crate) fn did_pmtud(t: &Trace) -> bool {
-    t.flags.contains(TraceFlags::PMTUD)
 }

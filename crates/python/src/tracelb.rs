@@ -239,7 +239,10 @@ impl ScamperTracelbNode {
     /// Link `i` leaving this node, or `None`.
     fn link(&self, i: usize) -> Option<ScamperTracelbLink> {
         let l = *self.link_indices().get(i)?;
-        Some(ScamperTracelbLink { r: Arc::clone(&self.r), l })
+        Some(ScamperTracelbLink {
+            r: Arc::clone(&self.r),
+            l,
+        })
     }
 
     /// The links leaving this node.
@@ -247,7 +250,10 @@ impl ScamperTracelbNode {
         let v: Vec<_> = self
             .link_indices()
             .into_iter()
-            .map(|l| ScamperTracelbLink { r: Arc::clone(&self.r), l })
+            .map(|l| ScamperTracelbLink {
+                r: Arc::clone(&self.r),
+                l,
+            })
             .collect();
         iter_of(py, v)
     }
@@ -300,13 +306,19 @@ impl ScamperTracelbLink {
     /// The near node.
     #[getter]
     fn near(&self) -> ScamperTracelbNode {
-        ScamperTracelbNode { r: Arc::clone(&self.r), i: usize::from(self.x().from) }
+        ScamperTracelbNode {
+            r: Arc::clone(&self.r),
+            i: usize::from(self.x().from),
+        }
     }
 
     /// The far node, or `None` for a link to nowhere.
     #[getter]
     fn far(&self) -> Option<ScamperTracelbNode> {
-        self.x().to.map(|i| ScamperTracelbNode { r: Arc::clone(&self.r), i: usize::from(i) })
+        self.x().to.map(|i| ScamperTracelbNode {
+            r: Arc::clone(&self.r),
+            i: usize::from(i),
+        })
     }
 
     /// How many hops the link spans.
@@ -317,8 +329,11 @@ impl ScamperTracelbLink {
 
     /// The probe set of hop `i` of the link, or `None`.
     fn probeset(&self, i: usize) -> Option<ScamperTracelbProbeset> {
-        (i < self.x().probesets.len())
-            .then(|| ScamperTracelbProbeset { r: Arc::clone(&self.r), l: self.l, s: i })
+        (i < self.x().probesets.len()).then(|| ScamperTracelbProbeset {
+            r: Arc::clone(&self.r),
+            l: self.l,
+            s: i,
+        })
     }
 
     fn __str__(&self) -> String {
@@ -340,7 +355,12 @@ impl ScamperTracelbProbeset {
     }
 
     fn probe_obj(&self, p: usize) -> ScamperTracelbProbe {
-        ScamperTracelbProbe { r: Arc::clone(&self.r), l: self.l, s: self.s, p }
+        ScamperTracelbProbe {
+            r: Arc::clone(&self.r),
+            l: self.l,
+            s: self.s,
+            p,
+        }
     }
 }
 
@@ -485,7 +505,9 @@ impl ScamperTracelbReply {
     #[getter]
     fn ttl(&self) -> Option<u8> {
         let x = self.x();
-        x.flags.contains(TracelbReplyFlags::REPLY_TTL).then_some(x.ttl)
+        x.flags
+            .contains(TracelbReplyFlags::REPLY_TTL)
+            .then_some(x.ttl)
     }
 
     /// ICMP type of an ICMP reply.
