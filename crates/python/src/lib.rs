@@ -38,6 +38,13 @@ mod tracelb;
 
 use pyo3::prelude::*;
 
+/// Records are decoded on one thread and freed on the Python thread. The
+/// system allocator serialises such frees on its arena lock (futex waits in
+/// profiles); mimalloc frees across threads without a lock.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The compiled module `vantage._native`.
 #[pymodule]
 mod _native {
