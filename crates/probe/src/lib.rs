@@ -63,6 +63,9 @@
 mod config;
 mod error;
 mod handle;
+mod remote;
+mod serve_control;
+mod session;
 mod shell;
 mod sockets;
 
@@ -75,6 +78,9 @@ use vantage_command::Context;
 pub use config::{DEFAULT_PPS, ProberConfig, recv_buffer_for};
 pub use error::{ConfigError, ProberError, SubmitError, TaskError};
 pub use handle::{ProberHandle, ProberStats, Results, SocketInfo, TaskOutput};
+pub use remote::{MAX_BACKOFF, RemoteConfig, RemoteError, RemoteTls, backoff, run_remote};
+pub use serve_control::ControlServer;
+pub use session::VERSION;
 pub use vantage_engine::TaskId;
 
 use handle::{Control, Shared};

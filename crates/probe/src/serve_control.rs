@@ -1,0 +1,145 @@
+//! The probe's control socket: a unix socket (or a loopback TCP port) that speaks the
+//! control protocol (control-protocol.md), so that one machine's probe can be driven
+//! with no controller at all. Many clients may be attached at once; each has its own
+//! task ids, list and cycle.
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UnixListener};
+
+use crate::session::{Router, Session};
+use crate::{ProberHandle, Results};
+
+/// Serves control-protocol sessions on top of one running prober.
+///
+/// Cheap to clone; every clone serves the same prober. It needs a tokio runtime with
+/// I/O enabled for its `serve_*` methods (any flavour: it does not run the prober,
+/// which has its own thread, see [`crate::Prober::spawn`]).
+#[derive(Debug, Clone)]
+pub struct ControlServer {
+    handle: ProberHandle,
+    router: Router,
+    attaches: Arc<AtomicU64>,
+}
+
+impl ControlServer {
+    /// A server for the prober behind `handle`, taking over its result stream (read on
+    /// a thread of its own and routed to the session that submitted each task). `pps`
+    /// is the prober's configured rate, for `get pps`.
+    pub fn new(handle: ProberHandle, results: Results, pps: u32) -> io::Result<Self> {
+        let router = Router::start(results, pps)?;
+        Ok(Self {
+            handle,
+            router,
+            attaches: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// The prober's handle.
+    pub fn handle(&self) -> &ProberHandle {
+        &self.handle
+    }
+
+    /// Binds a unix socket at `path` (replacing a stale socket file) and serves it
+    /// until the future is dropped.
+    pub async fn serve_unix_path(&self, path: &Path) -> io::Result<()> {
+        if path.exists() {
+            std::fs::remove_file(path)?;
+        }
+        let listener = UnixListener::bind(path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot listen on unix socket {}: {e}", path.display()),
+            )
+        })?;
+        self.serve_unix(listener, &path.display().to_string()).await
+    }
+
+    /// Serves control sessions on `listener`; `name` (the socket path) is the prefix of
+    /// the default list names (`<name>:<n>`, n counting attaches).
+    pub async fn serve_unix(&self, listener: UnixListener, name: &str) -> io::Result<()> {
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let n = self.attaches.fetch_add(1, Ordering::Relaxed);
+            let this = self.clone();
+            let name = format!("{name}:{n}");
+            tokio::spawn(async move {
+                if let Err(e) = this.serve_stream(stream, name).await {
+                    eprintln!("vantage probe: control connection: {e}");
+                }
+            });
+        }
+    }
+
+    /// Serves control sessions on a TCP `listener` (bind it to loopback: the control
+    /// protocol has no authentication). The default list name is the peer's
+    /// `ip:port`.
+    pub async fn serve_tcp(&self, listener: TcpListener) -> io::Result<()> {
+        loop {
+            let (stream, peer) = listener.accept().await?;
+            stream.set_nodelay(true)?;
+            let name = match peer {
+                std::net::SocketAddr::V4(a) => format!("{}:{}", a.ip(), a.port()),
+                std::net::SocketAddr::V6(a) => format!("{}.{}", a.ip(), a.port()),
+            };
+            let this = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = this.serve_stream(stream, name).await {
+                    eprintln!("vantage probe: control connection from {peer}: {e}");
+                }
+            });
+        }
+    }
+
+    /// Runs one control session over `stream` until it ends.
+    pub async fn serve_stream<S>(&self, stream: S, name: String) -> io::Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let (mut session, mut results) =
+            Session::new(self.handle.clone(), self.router.clone(), name);
+        let (mut rd, mut wr) = tokio::io::split(stream);
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut eof = false;
+        loop {
+            let out = session.take_output();
+            if !out.is_empty()
+                && let Err(e) = wr.write_all(&out).await
+            {
+                session.feed_eof();
+                return Err(e);
+            }
+            if session.should_close() {
+                break;
+            }
+            tokio::select! {
+                n = rd.read(&mut buf), if !eof => match n {
+                    Ok(0) | Err(_) => {
+                        eof = true;
+                        session.feed_eof();
+                    }
+                    Ok(n) => session.feed(&buf[..n]),
+                },
+                Some(out) = results.recv() => session.on_result(out),
+            }
+        }
+        wr.shutdown().await
+    }
+}
+
+impl ControlServer {
+    /// A session already attached (a remote channel), and the receiver of its results.
+    pub(crate) fn attached_session(
+        &self,
+        name: String,
+    ) -> (
+        Session,
+        tokio::sync::mpsc::UnboundedReceiver<crate::TaskOutput>,
+    ) {
+        Session::attached(self.handle.clone(), self.router.clone(), name)
+    }
+}

@@ -1,0 +1,467 @@
+//! One control-protocol session (a control-socket connection, or one channel of the
+//! remote link) as a state machine: client bytes in, probe bytes out, results in.
+//!
+//! It follows control-protocol.md §3–§7: `attach` → `OK`, `MORE`, the list record
+//! (warts only) and the cycle-start record; each accepted measurement → `OK id-N`
+//! and `MORE`; results as `DATA ... id-N`; `done` → `OK`, and once every task of the
+//! session has delivered, the cycle-stop record and the end of the session.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc;
+use vantage_model::{Cycle, List, Record};
+use vantage_proto::control::{
+    self, AttachParams, Format, GetItem, OkReply, Rejection, Reply, Request, ServerMode,
+    ServerParser, SetItem, TaskIdCounter,
+};
+use vantage_warts::Writer;
+use vantage_warts::json::{JsonOptions, write_json};
+
+use crate::{ProberHandle, Results, SubmitError, TaskId, TaskOutput};
+
+/// The release string `get version` answers with.
+pub const VERSION: &str = "20260420";
+
+/// Routes the results of one prober to the session that submitted each task.
+///
+/// A result that arrives before its task is registered waits until it is; the
+/// results of abandoned tasks are dropped.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Router {
+    inner: Arc<Mutex<RouterState>>,
+    pps: Arc<AtomicU32>,
+}
+
+#[derive(Debug, Default)]
+struct RouterState {
+    routes: HashMap<TaskId, mpsc::UnboundedSender<TaskOutput>>,
+    early: HashMap<TaskId, Vec<TaskOutput>>,
+    abandoned: std::collections::HashSet<TaskId>,
+}
+
+impl Router {
+    /// A router whose results come from `results`, read on a thread of its own.
+    pub(crate) fn start(mut results: Results, pps: u32) -> std::io::Result<Self> {
+        let router = Self {
+            pps: Arc::new(AtomicU32::new(pps)),
+            ..Self::default()
+        };
+        let r = router.clone();
+        std::thread::Builder::new()
+            .name("vantage-results".to_owned())
+            .spawn(move || {
+                while let Some(out) = results.blocking_recv() {
+                    r.deliver(out);
+                }
+            })?;
+        Ok(router)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RouterState> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn deliver(&self, out: TaskOutput) {
+        let mut st = self.lock();
+        let task = out.task;
+        if st.abandoned.contains(&task) {
+            if !out.partial {
+                st.abandoned.remove(&task);
+            }
+            return;
+        }
+        let last = !out.partial;
+        match st.routes.get(&task) {
+            Some(tx) => {
+                let _ = tx.send(out);
+                if last {
+                    st.routes.remove(&task);
+                }
+            }
+            None => st.early.entry(task).or_default().push(out),
+        }
+    }
+
+    fn register(&self, task: TaskId, tx: mpsc::UnboundedSender<TaskOutput>) {
+        let mut st = self.lock();
+        let mut finished = false;
+        for out in st.early.remove(&task).unwrap_or_default() {
+            finished |= !out.partial;
+            let _ = tx.send(out);
+        }
+        if !finished {
+            st.routes.insert(task, tx);
+        }
+    }
+
+    fn abandon(&self, task: TaskId) {
+        let mut st = self.lock();
+        st.routes.remove(&task);
+        if st
+            .early
+            .remove(&task)
+            .is_none_or(|v| v.iter().all(|o| o.partial))
+        {
+            st.abandoned.insert(task);
+        }
+    }
+
+    pub(crate) fn pps(&self) -> u32 {
+        self.pps.load(Ordering::Relaxed)
+    }
+
+    fn set_pps(&self, pps: u32) {
+        self.pps.store(pps, Ordering::Relaxed);
+    }
+}
+
+/// The per-session warts "file" and its list and cycle.
+struct Output {
+    format: Format,
+    writer: Writer<Vec<u8>>,
+    list: Arc<List>,
+    cycle: Arc<Cycle>,
+}
+
+/// One session's state machine.
+pub(crate) struct Session {
+    parser: ServerParser,
+    handle: ProberHandle,
+    router: Router,
+    tx: mpsc::UnboundedSender<TaskOutput>,
+    default_name: String,
+    output: Option<Output>,
+    ids: TaskIdCounter,
+    tasks: HashMap<TaskId, control::TaskId>,
+    by_id: HashMap<control::TaskId, TaskId>,
+    out: Vec<u8>,
+    stopped: bool,
+}
+
+impl Session {
+    /// A session for a freshly accepted control-socket connection (interactive mode).
+    /// `default_name` is the list name when `attach` gives none. Results for its tasks
+    /// arrive on the receiver returned alongside; pass them to [`Session::on_result`].
+    pub(crate) fn new(
+        handle: ProberHandle,
+        router: Router,
+        default_name: String,
+    ) -> (Self, mpsc::UnboundedReceiver<TaskOutput>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let s = Self {
+            parser: ServerParser::new(),
+            handle,
+            router,
+            tx,
+            default_name,
+            output: None,
+            ids: TaskIdCounter::new(),
+            tasks: HashMap::new(),
+            by_id: HashMap::new(),
+            out: Vec::new(),
+            stopped: false,
+        };
+        (s, rx)
+    }
+
+    /// A session that starts attached with default parameters (a remote channel).
+    pub(crate) fn attached(
+        handle: ProberHandle,
+        router: Router,
+        default_name: String,
+    ) -> (Self, mpsc::UnboundedReceiver<TaskOutput>) {
+        let (mut s, rx) = Self::new(handle, router, default_name);
+        s.parser = ServerParser::attached();
+        s.start_output(&AttachParams::default());
+        (s, rx)
+    }
+
+    /// Bytes the session has to send.
+    pub(crate) fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Whether the session is over once its output is written.
+    pub(crate) fn should_close(&self) -> bool {
+        match self.parser.mode() {
+            ServerMode::Closed => true,
+            ServerMode::Flush => self.tasks.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// Bytes from the client.
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
+        self.parser.feed(bytes);
+        while let Some(req) = self.parser.poll() {
+            match req {
+                Ok(r) => self.request(r),
+                Err(rej) => self.reply(&Reply::from(rej)),
+            }
+        }
+        self.check_finished();
+    }
+
+    /// The client closed its side: running tasks are abandoned (halted, their results
+    /// dropped), as scamper does.
+    pub(crate) fn feed_eof(&mut self) {
+        self.parser.feed_eof();
+        for (task, _) in self.tasks.drain() {
+            self.router.abandon(task);
+            let _ = self.handle.halt(task);
+        }
+        self.by_id.clear();
+    }
+
+    /// A result (or partial result) of one of this session's tasks.
+    pub(crate) fn on_result(&mut self, out: TaskOutput) {
+        let Some(&id) = self.tasks.get(&out.task) else {
+            return;
+        };
+        if !out.partial {
+            self.tasks.remove(&out.task);
+            self.by_id.remove(&id);
+        }
+        match out.result {
+            Ok(record) => self.write_record(record, Some(id), out.partial),
+            // The control protocol has no way to fail a task after `OK id-N`; the
+            // reference has the same gap. Say so on stderr, where an operator looks.
+            Err(e) => eprintln!("vantage probe: task id-{id}: {e}"),
+        }
+        self.check_finished();
+    }
+
+    fn reply(&mut self, reply: &Reply) {
+        if reply.encode_into(&mut self.out).is_err() {
+            // Only a text with a non-printable byte fails; send the bare form.
+            let bare = match reply {
+                Reply::Err(_) => Reply::Err(String::new()),
+                _ => Reply::Ok(OkReply::Plain),
+            };
+            let _ = bare.encode_into(&mut self.out);
+        }
+    }
+
+    fn request(&mut self, req: Request) {
+        match req {
+            Request::Attach(params) => {
+                self.reply(&Reply::Ok(OkReply::Plain));
+                self.start_output(&params);
+            }
+            Request::Get(item) => {
+                let text = match item {
+                    GetItem::Command => "null command".to_owned(),
+                    GetItem::MonitorName => "null monitorname".to_owned(),
+                    GetItem::Nameserver => "null nameserver".to_owned(),
+                    GetItem::Pid => format!("pid {}", self.handle.context().pid),
+                    GetItem::Pps => format!("pps {}", self.router.pps()),
+                    GetItem::Version => format!("version {VERSION}"),
+                    GetItem::Window => format!("window {}/0", self.handle.stats().tasks_running),
+                };
+                self.reply(&Reply::Ok(OkReply::Text(text)));
+            }
+            Request::Set(SetItem::Pps(n)) => {
+                let ok = u32::try_from(n)
+                    .ok()
+                    .filter(|&p| self.handle.set_pps(p).is_ok());
+                match ok {
+                    Some(p) => {
+                        self.router.set_pps(p);
+                        self.reply(&Reply::Ok(OkReply::Text(format!("pps {p}"))));
+                    }
+                    None => self.reply(&Reply::from(Rejection::OutOfRange {
+                        what: "pps",
+                        value: n,
+                        min: 1,
+                        max: i64::from(vantage_engine::MAX_RATE),
+                    })),
+                }
+            }
+            Request::Set(SetItem::Window(n)) => {
+                self.reply(&Reply::Ok(OkReply::Text(format!("window {n}"))));
+            }
+            Request::Set(SetItem::Command(_) | SetItem::MonitorName(_)) => {
+                self.reply(&Reply::Ok(OkReply::Plain));
+            }
+            Request::Set(SetItem::Nameserver(_)) => {
+                self.reply(&Reply::from(Rejection::CouldNotSet("nameserver")));
+            }
+            Request::SourceList(_) | Request::RemoteList | Request::Shutdown(_) => {
+                self.reply(&Reply::Ok(OkReply::Plain));
+            }
+            Request::RemoteAdd { .. } | Request::RemoteDelete(_) | Request::LssClear(_) => {
+                self.reply(&Reply::Err(format!(
+                    "{} is not supported by this probe; use vantage probe --remote",
+                    req.keyword()
+                )));
+            }
+            Request::Exit => {}
+            Request::Done => self.reply(&Reply::Ok(OkReply::Plain)),
+            Request::Halt(id) => match self.by_id.get(&id) {
+                Some(&task) => {
+                    let _ = self.handle.halt(task);
+                    self.reply(&Reply::Ok(OkReply::Halted(id)));
+                }
+                None => self.reply(&Reply::from(Rejection::NoTask(id))),
+            },
+            Request::Command(line) => self.command(line.text()),
+        }
+    }
+
+    fn command(&mut self, text: &str) {
+        match self.handle.submit_line(text) {
+            Ok(task) => {
+                let id = self.ids.next_id();
+                self.tasks.insert(task, id);
+                self.by_id.insert(id, task);
+                self.router.register(task, self.tx.clone());
+                self.reply(&Reply::Ok(OkReply::Task(id)));
+                if !self.parser.done_received() {
+                    self.reply(&Reply::More);
+                }
+            }
+            Err(e) => {
+                let reason = match e {
+                    SubmitError::Command(c) => c.to_string(),
+                    other => other.to_string(),
+                };
+                self.reply(&Reply::from(Rejection::CommandNotAccepted(Some(reason))));
+            }
+        }
+    }
+
+    fn start_output(&mut self, params: &AttachParams) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+        let list = Arc::new(List {
+            id: params.list_id.unwrap_or(0),
+            name: params
+                .name
+                .clone()
+                .unwrap_or_else(|| self.default_name.clone()),
+            descr: params.descr.clone(),
+            monitor: params.monitor.clone(),
+        });
+        let cycle = Arc::new(Cycle {
+            list: Arc::clone(&list),
+            id: params.cycle_id.unwrap_or(1),
+            start_time: now,
+            stop_time: None,
+            hostname: hostname(),
+        });
+        self.output = Some(Output {
+            format: params.format(),
+            writer: Writer::new(Vec::new()),
+            list,
+            cycle: Arc::clone(&cycle),
+        });
+        self.reply(&Reply::More);
+        if params.format() == Format::Warts {
+            self.write_record(Record::List(Arc::clone(&cycle.list)), None, false);
+        }
+        self.write_record(Record::CycleStart(cycle), None, false);
+    }
+
+    fn check_finished(&mut self) {
+        if self.stopped || !self.parser.done_received() || !self.tasks.is_empty() {
+            return;
+        }
+        self.stopped = true;
+        self.write_cycle_stop();
+        self.parser.enter_flush();
+    }
+
+    fn write_cycle_stop(&mut self) {
+        if let Some(o) = &self.output {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+            let mut cycle = (*o.cycle).clone();
+            cycle.stop_time = Some(now);
+            self.write_record(Record::CycleStop(Arc::new(cycle)), None, false);
+        }
+    }
+
+    fn write_record(&mut self, mut record: Record, id: Option<control::TaskId>, inprog: bool) {
+        let Some(o) = self.output.as_mut() else {
+            return;
+        };
+        match &mut record {
+            Record::Ping(p) => {
+                p.list = Some(Arc::clone(&o.list));
+                p.cycle = Some(Arc::clone(&o.cycle));
+            }
+            Record::Trace(t) => {
+                t.list = Some(Arc::clone(&o.list));
+                t.cycle = Some(Arc::clone(&o.cycle));
+            }
+            _ => {}
+        }
+        match o.format {
+            Format::Json => {
+                let mut json = Vec::new();
+                if write_json(&mut json, &record, &JsonOptions::live()) {
+                    while json.last() == Some(&b'\n') {
+                        json.pop();
+                    }
+                    let _ = control::encode_json_data(id, inprog, &json, &mut self.out);
+                }
+            }
+            Format::Warts => {
+                if let Err(e) = o.writer.write_record(&record) {
+                    eprintln!("vantage probe: cannot write a result as warts: {e}");
+                    return;
+                }
+                let bytes = std::mem::take(o.writer.get_mut());
+                let records = split_records(&bytes);
+                let n = records.len();
+                for (i, rec) in records.into_iter().enumerate() {
+                    // Records the writer adds before the task's own (a list or cycle
+                    // definition) carry no task id.
+                    let (rid, rin) = if i + 1 == n {
+                        (id, inprog)
+                    } else {
+                        (None, false)
+                    };
+                    let _ = control::encode_warts_data(rid, rin, rec, &mut self.out);
+                }
+            }
+        }
+    }
+}
+
+/// Cuts a run of warts records at their headers (8 bytes: magic, type, length).
+fn split_records(mut bytes: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    while bytes.len() >= 8 {
+        let len = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+        let end = (8 + len).min(bytes.len());
+        out.push(&bytes[..end]);
+        bytes = &bytes[end..];
+    }
+    out
+}
+
+/// The machine's host name, as `gethostname()` gives it.
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+impl Session {
+    /// The controller closed the channel: abandon the running tasks (as scamper does),
+    /// send the cycle-stop record, and end.
+    pub(crate) fn finish_abandon(&mut self) {
+        self.feed_eof();
+        if !self.stopped {
+            self.stopped = true;
+            self.write_cycle_stop();
+        }
+    }
+}

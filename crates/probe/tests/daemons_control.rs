@@ -1,0 +1,163 @@
+//! The probe's control socket, driven by vantage-client's `ControlClient` over a unix
+//! socket and a loopback TCP port. Pings go to 127.0.0.1 only; the tests skip (pass
+//! with a note) when not root, since the prober needs raw sockets.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use vantage_client::{ControlClient, Event, Outcome, Record, TaskError};
+use vantage_probe::{ControlServer, Prober, ProberConfig};
+
+const WAIT: Option<Duration> = Some(Duration::from_secs(20));
+
+fn is_root() -> bool {
+    caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_NET_RAW).unwrap_or(false)
+}
+
+/// A prober plus a control server on a unix socket in a temporary directory, and on a
+/// loopback TCP port; both served from a runtime on a thread of their own.
+fn start_probe() -> (tempfile::TempDir, PathBuf, std::net::SocketAddr) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probe.sock");
+    let (handle, results, _thread) = Prober::spawn(ProberConfig::with_pps(200)).unwrap();
+    let server = ControlServer::new(handle, results, 200).unwrap();
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp_addr = std_listener.local_addr().unwrap();
+    std_listener.set_nonblocking(true).unwrap();
+    let unix = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    unix.set_nonblocking(true).unwrap();
+    let name = path.display().to_string();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let tcp = tokio::net::TcpListener::from_std(std_listener).unwrap();
+            let unix = tokio::net::UnixListener::from_std(unix).unwrap();
+            let s2 = server.clone();
+            tokio::spawn(async move { s2.serve_tcp(tcp).await });
+            server.serve_unix(unix, &name).await
+        })
+    });
+    (dir, path, tcp_addr)
+}
+
+fn ping_of(outcome: Outcome) -> Box<vantage_model::Ping> {
+    match outcome {
+        Outcome::Result(r) => match r.record {
+            Record::Ping(p) => p,
+            other => panic!("expected a ping, got {other:?}"),
+        },
+        Outcome::Failed(f) => panic!("task failed: {f:?}"),
+    }
+}
+
+#[test]
+fn control_client_runs_a_ping_on_loopback() {
+    if !is_root() {
+        eprintln!("skipped: needs CAP_NET_RAW");
+        return;
+    }
+    let (_dir, path, tcp) = start_probe();
+    let client = ControlClient::connect_unix(&path).unwrap();
+    let chan = client.channel();
+    let id = chan.send("ping -c 2 -i 0.1 127.0.0.1").unwrap();
+    let ping = ping_of(chan.next_result(WAIT).expect("a result"));
+    assert_eq!(ping.dst.to_string(), "127.0.0.1");
+    assert_eq!(ping.replies.len(), 2, "{ping:?}");
+    // The list and cycle records frame the results, as the spec requires.
+    let mut metas = Vec::new();
+    while let Some(ev) = chan.poll_event() {
+        if let Event::Meta(r) = ev {
+            metas.push(r);
+        }
+    }
+    let _ = id;
+
+    // A bad command is refused with the command language's reason.
+    let err = chan.send("ping -c 0 127.0.0.1").unwrap_err().to_string();
+    assert!(err.contains("command not accepted"), "{err}");
+
+    // A second client at the same time, over TCP.
+    let other = ControlClient::connect_tcp(tcp).unwrap();
+    let long = other.channel().send("ping -c 100 -i 1 127.0.0.1").unwrap();
+    other.channel().halt(long).unwrap();
+    let halted = ping_of(other.channel().next_result(WAIT).expect("halted result"));
+    assert!(halted.replies.len() < 100);
+
+    // `done`: the session ends after its tasks.
+    chan.done().unwrap();
+    let mut ended = false;
+    while let Some(ev) = chan.next_event(WAIT) {
+        if matches!(ev, Event::Ended(_)) {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "the session should end after done");
+    let _ = TaskError::Rejected(String::new());
+    drop(metas);
+}
+
+/// Reads the raw protocol: attach, MORE, two DATA objects (list and cycle start),
+/// OK id-1 and the ping's DATA, done, the cycle stop and EOF.
+#[test]
+fn raw_session_follows_the_spec() {
+    if !is_root() {
+        eprintln!("skipped: needs CAP_NET_RAW");
+        return;
+    }
+    let (_dir, path, _) = start_probe();
+    let s = UnixStream::connect(Path::new(&path)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut w = s.try_clone().unwrap();
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    let mut next = |r: &mut BufReader<UnixStream>| {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        line.trim_end().to_owned()
+    };
+    let skip = |r: &mut BufReader<UnixStream>, header: &str| {
+        let len: usize = header.split(' ').nth(1).unwrap().parse().unwrap();
+        let mut payload = vec![0u8; len];
+        r.read_exact(&mut payload).unwrap();
+        assert!(payload.ends_with(b"`\n"));
+    };
+    w.write_all(b"get version\n").unwrap();
+    assert_eq!(
+        next(&mut r),
+        format!("OK version {}", vantage_probe::VERSION)
+    );
+    w.write_all(b"attach\n").unwrap();
+    assert_eq!(next(&mut r), "OK");
+    assert_eq!(next(&mut r), "MORE");
+    for _ in 0..2 {
+        let h = next(&mut r);
+        assert!(h.starts_with("DATA ") && !h.contains("id-"), "{h}");
+        skip(&mut r, &h);
+    }
+    w.write_all(b"ping -c 1 127.0.0.1\n").unwrap();
+    assert_eq!(next(&mut r), "OK id-1");
+    assert_eq!(next(&mut r), "MORE");
+    let h = next(&mut r);
+    assert!(h.starts_with("DATA ") && h.ends_with(" id-1"), "{h}");
+    skip(&mut r, &h);
+    w.write_all(b"halt 7\n").unwrap();
+    assert_eq!(next(&mut r), "ERR no task id-7");
+    w.write_all(b"done\n").unwrap();
+    assert_eq!(next(&mut r), "OK");
+    let h = next(&mut r);
+    assert!(
+        h.starts_with("DATA ") && !h.contains("id-"),
+        "cycle stop: {h}"
+    );
+    skip(&mut r, &h);
+    let mut rest = Vec::new();
+    r.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+}
