@@ -14,7 +14,9 @@
 //! byte offset and record type, and the tool goes on with the next record);
 //! 2 for usage errors.
 
+mod cmd_controller;
 mod cmd_ping;
+mod cmd_probe;
 mod cmd_run;
 mod cmd_testbed;
 mod cmd_trace;
@@ -53,6 +55,10 @@ enum Command {
     Trace(cmd_trace::Args),
     /// Run a file of measurement commands and write JSON lines or warts.
     Run(cmd_run::Args),
+    /// Run the vantage-point daemon: a local control socket and/or a link to a controller.
+    Probe(cmd_probe::Args),
+    /// Run the controller: VP links and the mux socket (see docs/controller.md).
+    Controller(cmd_controller::Args),
     /// Build, inspect or remove the emulated Internet on this machine (root only).
     Testbed(cmd_testbed::Args),
 }
@@ -66,6 +72,8 @@ fn main() -> ExitCode {
         Command::Ping(a) => cmd_ping::run(&a),
         Command::Trace(a) => cmd_trace::run(&a),
         Command::Run(a) => cmd_run::run(&a),
+        Command::Probe(a) => cmd_probe::run(&a),
+        Command::Controller(a) => cmd_controller::run(&a),
         Command::Testbed(a) => cmd_testbed::run(&a),
     };
     match result {
