@@ -392,3 +392,35 @@ def test_text_matches_sc_warts2text(testdata, name):
         if isinstance(o, (ScamperPing, ScamperTrace, ScamperTracelb, ScamperDealias)):
             text += o.to_text()
     assert text == (testdata / f"{name}.txt").read_text()
+
+
+def test_host_record_data(testdata):
+    hosts = list(ScamperFile(str(testdata / "host.warts"), filter_types=[ScamperHost]))
+    soa = next(rr.soa for h in hosts for rr in h.ans() if rr.rtype == 6)
+    assert (soa.mname, soa.rname, soa.serial, soa.minimum) == (
+        "ns1.example.test", "hostmaster.example.test", 2026010101, 300)
+    txts = {t.str(0) for h in hosts for t in h.ans_txts()}
+    assert {"netns-topo test zone", "ns1.example.test", "ns2.example.test"} <= txts
+    nsid = [h for h in hosts if any(rr.opt for rr in h.ars())]
+    assert len(nsid) == 1
+    opt = next(rr for rr in nsid[0].ars() if rr.opt)
+    elem = next(iter(opt.opt))
+    assert (elem.code, elem.code_num, elem.data) == ("NSID", 3, b"ns2")
+    assert opt.udpsize == nsid[0].udpsize == 1232 and nsid[0].edns_version == 0
+    assert [str(rr) for rr in nsid[0].ars(["a"])] == [
+        str(rr) for rr in nsid[0].ars() if rr.rtype == 1]  # the filter is honoured
+    ch = next(h for h in hosts if h.qclass == "CH" and h.rcode == "NoError")
+    assert str(ch.an(0)).startswith(f"{ch.qname} 0 CH TXT \"")
+    refused = [h for h in hosts if h.rcode == "Refused"]
+    assert refused and all(h.rcode_num == 5 and h.ancount == 0 for h in refused)
+    nx = [h for h in hosts if h.rcode == "NXDomain"]
+    assert len(nx) == 2
+
+
+def test_trace_pmtud(testdata):
+    traces = [t for t in ScamperFile(str(testdata / "trace.warts"), filter_types=[ScamperTrace])]
+    pm = [t for t in traces if t.pmtud is not None]
+    assert len(pm) == 1
+    assert (pm[0].pmtud.path_mtu, pm[0].pmtud.if_mtu, pm[0].pmtud.out_mtu) == (1500, 1500, 1500)
+    assert list(pm[0].pmtud.notes()) == []
+    assert all(t.pmtud is None for t in traces if t is not pm[0])

@@ -99,6 +99,10 @@ def test_write_errors(testdata, tmp_path):
         w.write("not a result")
     with pytest.raises(ValueError, match="not readable"):
         iter(w)
+    with pytest.raises(ValueError, match="not readable"):
+        next(w)
+    with pytest.raises(RuntimeError, match="not opened for reading"):
+        w.read()
     with pytest.raises(ValueError):
         w.filter_types(ScamperPing)
     w.close()
@@ -201,3 +205,38 @@ def test_big_file_in_batches(testdata, tmp_path):
         assert o.to_json() == pings[n % 32].to_json()
         n += 1
     assert n == 6400
+
+
+def _threads() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_reader_thread_ends_when_the_file_is_closed(testdata, tmp_path):
+    import time
+
+    pings = [o for o in ScamperFile(str(testdata / "ping.warts")) if isinstance(o, ScamperPing)]
+    out = tmp_path / "many.warts"
+    with ScamperFile(str(out), "w") as w:
+        for _ in range(500):
+            for p in pings:
+                w.write(p)
+    before = _threads()
+    f = ScamperFile(str(out))
+    assert isinstance(f.read(), ScamperList)
+    assert _threads() == before + 1  # the decoder thread, blocked on a full queue
+    f.close()
+    deadline = time.monotonic() + 10
+    while _threads() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _threads() == before
+    g = ScamperFile(str(out))
+    for n, _o in enumerate(g):
+        if n == 10:
+            break
+    del g  # dropping works like close
+    deadline = time.monotonic() + 10
+    while _threads() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _threads() == before

@@ -261,11 +261,13 @@ impl ScamperFile {
         }
     }
 
-    fn read_one(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+    /// The next object; `not_readable` is the error for a file opened for
+    /// writing (`read()` raises `RuntimeError`, iteration `ValueError`).
+    fn read_one(&self, py: Python<'_>, not_readable: fn() -> PyErr) -> PyResult<Option<Py<PyAny>>> {
         let mut st = self.lock(py)?;
         let rs = match &mut *st {
             State::Read(rs) => rs,
-            State::Write(_) => return Err(PyValueError::new_err("not readable")),
+            State::Write(_) => return Err(not_readable()),
             State::Closed => return Err(closed()),
         };
         loop {
@@ -394,7 +396,7 @@ impl ScamperFile {
 
     /// The next object, or `None` at the end of the file.
     fn read(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.read_one(py)
+        self.read_one(py, || runtime("file not opened for reading"))
     }
 
     /// Writes a result (lists and cycles are written with the results that
@@ -448,7 +450,7 @@ impl ScamperFile {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.read_one(py)
+        self.read_one(py, || PyValueError::new_err("not readable"))
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
