@@ -77,7 +77,7 @@ class ScamperAddr:
     @property
     def packed(self, /) -> bytes | None:
         """
-        The address bytes (4, 16, 6 or 8 of them).
+        The address bytes (4, 16, 6 or 8 of them). Optional in the reference's API.
         """
 
 @final
