@@ -1,0 +1,195 @@
+//! End to end on loopback: a controller, one probe dialling it (plaintext, then TLS
+//! with a client certificate made here by rcgen) and a mux client running a ping to
+//! 127.0.0.1 through them; and a probe whose link is cut comes back by itself.
+//! Skips (passes with a note) when not root, since the prober needs raw sockets.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair,
+};
+use vantage_client::{MuxClient, Outcome, Record};
+use vantage_controller::{Config, Controller, LinkSecurity, TlsFiles};
+use vantage_probe::{ControlServer, Prober, ProberConfig, RemoteConfig, RemoteTls, run_remote};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn is_root() -> bool {
+    caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_NET_RAW).unwrap_or(false)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Starts a controller; returns its VP address and mux path.
+fn controller(
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    security: LinkSecurity,
+) -> (SocketAddr, PathBuf) {
+    let mux = dir.join("mux.sock");
+    let mut cfg = Config::new(vec!["127.0.0.1:0".parse().unwrap()], mux.clone(), security);
+    cfg.reload_on_sighup = false;
+    let c = rt.block_on(Controller::start(cfg)).unwrap();
+    let addr = c.vp_addrs()[0];
+    // Keep it running for the life of the runtime.
+    std::mem::forget(c);
+    (addr, mux)
+}
+
+fn probe(rt: &tokio::runtime::Runtime, cfg: RemoteConfig) {
+    let (handle, results, _t) = Prober::spawn(ProberConfig::with_pps(200)).unwrap();
+    let server = ControlServer::new(handle, results, 200).unwrap();
+    rt.spawn(async move { run_remote(server, cfg).await });
+}
+
+fn wait_vp(client: &MuxClient, name: &str) -> vantage_client::VpInfo {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(vp) = client.find_vp(name) {
+            return vp;
+        }
+        assert!(Instant::now() < deadline, "VP {name} never listed");
+        let _ = client.next_vp_event(Some(Duration::from_millis(100)));
+    }
+}
+
+fn ping_through(mux: &Path, name: &str) {
+    let client = MuxClient::connect(mux).unwrap();
+    let vp = wait_vp(&client, name);
+    let chan = client.open(vp.id).unwrap();
+    chan.send("ping -c 2 -i 0.1 127.0.0.1").unwrap();
+    match chan
+        .next_result(Some(WAIT))
+        .expect("a result through the mux")
+    {
+        Outcome::Result(r) => match r.record {
+            Record::Ping(p) => {
+                assert_eq!(p.dst.to_string(), "127.0.0.1");
+                assert_eq!(p.replies.len(), 2);
+            }
+            other => panic!("expected a ping, got {other:?}"),
+        },
+        Outcome::Failed(f) => panic!("task failed: {f:?}"),
+    }
+}
+
+#[test]
+fn plaintext_link_carries_a_ping() {
+    if !is_root() {
+        eprintln!("skipped: needs CAP_NET_RAW");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let (addr, mux) = controller(&rt, dir.path(), LinkSecurity::Plaintext);
+    probe(
+        &rt,
+        RemoteConfig {
+            server: addr.to_string(),
+            name: Some("vp1.test".into()),
+            tls: None,
+        },
+    );
+    ping_through(&mux, "vp1.test");
+    // A second ping on a second channel of the same session.
+    ping_through(&mux, "vp1.test");
+}
+
+#[test]
+fn tls_link_with_client_certificate_carries_a_ping() {
+    if !is_root() {
+        eprintln!("skipped: needs CAP_NET_RAW");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.distinguished_name
+        .push(DnType::CommonName, "Vantage test CA");
+    let ca = CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap();
+    let leaf = |san: &str, client: bool| {
+        let mut p = CertificateParams::new(vec![san.to_owned()]).unwrap();
+        if client {
+            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        }
+        let key = KeyPair::generate().unwrap();
+        let cert = p.signed_by(&key, &ca).unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    std::fs::write(d.join("ca.pem"), ca.pem()).unwrap();
+    let (srv, srv_key) = leaf("localhost", false);
+    std::fs::write(d.join("srv.pem"), srv).unwrap();
+    std::fs::write(d.join("srv.key"), srv_key).unwrap();
+    let (vp, vp_key) = leaf("vp2.test", true);
+    std::fs::write(d.join("vp.pem"), vp).unwrap();
+    std::fs::write(d.join("vp.key"), vp_key).unwrap();
+
+    let rt = runtime();
+    let (addr, mux) = controller(
+        &rt,
+        d,
+        LinkSecurity::Tls(TlsFiles {
+            cert: d.join("srv.pem"),
+            key: d.join("srv.key"),
+            client_ca: Some(d.join("ca.pem")),
+        }),
+    );
+    probe(
+        &rt,
+        RemoteConfig {
+            server: format!("localhost:{}", addr.port()),
+            name: Some("vp2.test".into()),
+            tls: Some(RemoteTls {
+                ca: d.join("ca.pem"),
+                client: Some((d.join("vp.pem"), d.join("vp.key"))),
+            }),
+        },
+    );
+    ping_through(&mux, "vp2.test");
+}
+
+#[test]
+fn a_probe_that_cannot_reach_the_controller_keeps_trying() {
+    if !is_root() {
+        eprintln!("skipped: needs CAP_NET_RAW");
+        return;
+    }
+    // Pick a free port, start the probe first, the controller later on that port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    probe(
+        &rt,
+        RemoteConfig {
+            server: format!("127.0.0.1:{port}"),
+            name: Some("vp3.test".into()),
+            tls: None,
+        },
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let mux = dir.path().join("mux.sock");
+    let mut cfg = Config::new(
+        vec![format!("127.0.0.1:{port}").parse().unwrap()],
+        mux.clone(),
+        LinkSecurity::Plaintext,
+    );
+    cfg.reload_on_sighup = false;
+    let c = rt.block_on(Controller::start(cfg)).unwrap();
+    ping_through(&mux, "vp3.test");
+    rt.block_on(c.shutdown());
+}
