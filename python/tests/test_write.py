@@ -240,3 +240,16 @@ def test_reader_thread_ends_when_the_file_is_closed(testdata, tmp_path):
     while _threads() > before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert _threads() == before
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz", ".xz"])
+def test_reads_what_the_cli_wrote(testdata, tmp_path, vantage_cli, suffix):
+    out = tmp_path / f"cat.warts{suffix}"
+    srcs = [testdata / "ping.warts", testdata / "trace.warts", testdata / "mixed.warts.bz2"]
+    subprocess.run([vantage_cli, "wartscat", "-o", str(out), *map(str, srcs)], check=True)
+    want = [o.to_json() for s in srcs for o in ScamperFile(str(s)) if not isinstance(o, (ScamperList, ScamperCycle))]
+    got = [o.to_json() for o in ScamperFile(str(out)) if not isinstance(o, (ScamperList, ScamperCycle))]
+    assert got == want and len(got) == 32 + 38 + 7
+    out2 = tmp_path / "pings.warts"
+    subprocess.run([vantage_cli, "wartscat", "-t", "ping", "-o", str(out2), *map(str, srcs)], check=True)
+    assert {type(o) for o in ScamperFile(str(out2), filter_types=[ScamperPing, ScamperTrace])} == {ScamperPing}
