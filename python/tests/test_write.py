@@ -130,6 +130,13 @@ def test_write_errors(testdata, tmp_path):
         ScamperFile(str(tmp_path / "junk"))
 
 
+def test_path_objects(testdata, tmp_path):
+    f = ScamperFile(testdata / "ping.warts")  # os.PathLike works as well as str
+    assert f.filename == str(testdata / "ping.warts")
+    with ScamperFile(tmp_path / "x.json", "w") as w:
+        assert w.filetype == "json"
+
+
 def test_dropping_a_writer_flushes(testdata, tmp_path):
     out = tmp_path / "dropped.warts.gz"
     w = ScamperFile(str(out), "w")

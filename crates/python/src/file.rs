@@ -6,7 +6,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Cursor, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
@@ -105,7 +105,7 @@ fn decode_loop<R: Read>(
 
 /// Opens `path` for reading: decompresses, checks the warts magic, and starts
 /// the decoder thread.
-fn open_read(path: &str, filter: Option<TypeFilter>) -> io::Result<ReadSide> {
+fn open_read(path: &Path, filter: Option<TypeFilter>) -> io::Result<ReadSide> {
     let f = File::open(path)?;
     let mut src = vantage_warts::decompress(f)?;
     let mut head = [0u8; 2];
@@ -154,7 +154,7 @@ fn kind_from_name(name: &str) -> &'static str {
     }
 }
 
-fn open_write(path: &str, kind: &str) -> io::Result<WriteSide> {
+fn open_write(path: &Path, kind: &str) -> io::Result<WriteSide> {
     let f = File::create(path)?;
     Ok(match kind {
         "json" => WriteSide::Json(BufWriter::new(f), JsonEncoder::default()),
@@ -305,11 +305,14 @@ impl ScamperFile {
     #[pyo3(signature = (filename, mode = "r", kind = None, filter_types = None))]
     fn new(
         py: Python<'_>,
-        filename: &str,
+        filename: PathBuf,
         mode: &str,
         kind: Option<&str>,
         filter_types: Option<Vec<Bound<'_, PyAny>>>,
     ) -> PyResult<Self> {
+        let path = filename;
+        let filename = path.to_string_lossy().into_owned();
+        let filename = filename.as_str();
         let (reading, filetype, state) = match mode {
             "r" => {
                 if kind.is_some() {
@@ -323,9 +326,8 @@ impl ScamperFile {
                 let tf = codes
                     .as_ref()
                     .map(|c| c.iter().fold(TypeFilter::none(), |t, k| t.with(*k)));
-                let name = filename.to_owned();
                 let mut rs = py
-                    .detach(|| open_read(&name, tf))
+                    .detach(|| open_read(&path, tf))
                     .map_err(|e| runtime(format!("could not open file: {filename}: {e}")))?;
                 rs.filter = codes;
                 (true, "warts".to_owned(), State::Read(Box::new(rs)))
@@ -343,7 +345,7 @@ impl ScamperFile {
                     ) => k,
                     Some(k) => return Err(PyValueError::new_err(format!("invalid kind {k:?}"))),
                 };
-                let ws = open_write(filename, kind)
+                let ws = open_write(&path, kind)
                     .map_err(|e| runtime(format!("could not open file: {filename}: {e}")))?;
                 (false, kind.to_owned(), State::Write(ws))
             }
