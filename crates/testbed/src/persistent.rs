@@ -87,10 +87,12 @@ pub struct Hook {
 }
 
 /// The hooks that start Vantage itself: `vantage controller` on `ctrl`, listening on
-/// [`CONTROLLER_PORT`] with the mux socket and metadata file in the state directory, and
-/// `vantage probe` on every VP, dialling `ctrl.ZONE` with its monitor name. `vantage` is
-/// the program to run. (The option names are the ones the CLI is planned to take; the
-/// hooks are plain data, so they can be changed without touching the testbed.)
+/// [`CONTROLLER_PORT`] of its IPv4 and IPv6 addresses with TLS (the testbed's
+/// `controller.pem`), the mux socket and the metadata file in the state directory; and
+/// `vantage probe` on every VP, dialling the controller's IPv4 address (its certificate
+/// names that address as well as `ctrl.ZONE`, so no resolver is needed) over TLS checked
+/// against the testbed CA, with its monitor name. `vantage` is the program to run. The
+/// options are those of docs/controller.md and `vantage probe --help`.
 pub fn vantage_hooks(vantage: &str, options: &InternetOptions) -> Vec<Hook> {
     let mut hooks = vec![Hook {
         name: "controller".into(),
@@ -99,14 +101,16 @@ pub fn vantage_hooks(vantage: &str, options: &InternetOptions) -> Vec<Hook> {
             vantage,
             "controller",
             "--listen",
-            "[::]:{ctrl_port}",
+            "{ctrl_v4}:{ctrl_port}",
+            "--listen",
+            "[{ctrl_v6}]:{ctrl_port}",
             "--mux",
             "{mux}",
-            "--metadata",
+            "--vp-meta",
             "{metadata}",
-            "--tls-cert",
+            "--cert",
             "{tls}/controller.pem",
-            "--tls-key",
+            "--key",
             "{tls}/controller.key",
         ]
         .map(str::to_owned)
@@ -120,8 +124,8 @@ pub fn vantage_hooks(vantage: &str, options: &InternetOptions) -> Vec<Hook> {
                 vantage,
                 "probe",
                 "--remote",
-                "{ctrl_name}:{ctrl_port}",
-                "--monitor-name",
+                "{ctrl_v4}:{ctrl_port}",
+                "--name",
                 "{vp_name}",
                 "--tls-ca",
                 "{tls}/ca.pem",
