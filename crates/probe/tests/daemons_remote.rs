@@ -193,3 +193,87 @@ fn a_probe_that_cannot_reach_the_controller_keeps_trying() {
     ping_through(&mux, "vp3.test");
     rt.block_on(c.shutdown());
 }
+
+/// A TCP relay between the probe and the controller whose connections the test can cut.
+struct Relay {
+    addr: SocketAddr,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Relay {
+    fn start(rt: &tokio::runtime::Runtime, upstream: SocketAddr) -> Self {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let c = std::sync::Arc::clone(&conns);
+        rt.spawn(async move {
+            loop {
+                let (mut down, _) = listener.accept().await.unwrap();
+                let task = tokio::spawn(async move {
+                    let mut up = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                    let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                });
+                c.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Self { addr, conns }
+    }
+
+    /// Drops every relayed connection (both TCP connections close).
+    fn cut(&self) -> usize {
+        let v: Vec<_> = self.conns.lock().unwrap().drain(..).collect();
+        for a in &v {
+            a.abort();
+        }
+        v.len()
+    }
+}
+
+#[test]
+fn a_cut_link_resumes_and_loses_no_result() {
+    if !is_root() {
+        eprintln!("skipped: needs CAP_NET_RAW");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let (addr, mux) = controller(&rt, dir.path(), LinkSecurity::Plaintext);
+    let relay = Relay::start(&rt, addr);
+    probe(
+        &rt,
+        RemoteConfig {
+            server: relay.addr.to_string(),
+            name: Some("vp4.test".into()),
+            tls: None,
+        },
+    );
+    let client = MuxClient::connect(&mux).unwrap();
+    let vp = wait_vp(&client, "vp4.test");
+    let chan = client.open(vp.id).unwrap();
+    chan.send("ping -c 4 -i 0.5 127.0.0.1").unwrap();
+    // Cut while the ping runs, and again right after its result is due.
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(relay.cut(), 1);
+    std::thread::sleep(Duration::from_millis(2500));
+    relay.cut();
+    match chan
+        .next_result(Some(WAIT))
+        .expect("the result survives the cuts")
+    {
+        Outcome::Result(r) => match r.record {
+            Record::Ping(p) => assert_eq!(p.replies.len(), 4, "{p:?}"),
+            other => panic!("expected a ping, got {other:?}"),
+        },
+        Outcome::Failed(f) => panic!("task failed: {f:?}"),
+    }
+    // The VP resumed its session: same id, never announced as departed.
+    assert_eq!(client.find_vp("vp4.test").map(|v| v.id), Some(vp.id));
+    // And the channel still works after the resume.
+    chan.send("ping -c 1 127.0.0.1").unwrap();
+    assert!(matches!(
+        chan.next_result(Some(WAIT)),
+        Some(Outcome::Result(_))
+    ));
+}
