@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in iproute2 iptables iputils-ping tcpdump scamper nsd unbound nginx openssl dnsutils curl socat; do
+for pkg in iproute2 iptables iputils-ping tcpdump scamper nsd unbound nginx openssl dnsutils curl socat ethtool; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then
