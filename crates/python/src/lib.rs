@@ -15,27 +15,52 @@
 //! those that raise `NotImplementedError`. Nothing here measures or opens
 //! sockets. The Python package (`python/vantage`, `python/scamper`) re-exports
 //! these classes; users import those, never `_native` directly.
+//!
+//! Cargo features: `python` (default) is the module itself; without it only
+//! the pure-Rust parts are built (text rendering, HTTP header parsing and the
+//! fuzz entry point, for `fuzz/`). `mimalloc` (default) makes mimalloc the
+//! allocator of the module's Rust code. `inspect` turns on PyO3's
+//! introspection for `scripts/python-stubs.py`.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 // PyO3 methods take `&self` and return owned Python values by design.
 #![allow(clippy::unused_self, clippy::trivially_copy_pass_by_ref)]
 
+#[cfg(feature = "python")]
 mod addr;
+#[cfg(feature = "python")]
 mod conv;
+#[cfg(feature = "python")]
 mod dealias;
+#[cfg(feature = "python")]
 mod error;
+#[cfg(feature = "python")]
 mod file;
+#[cfg(feature = "python")]
 mod host;
+mod httphdr;
+#[cfg(feature = "python")]
 mod icmpext;
+#[cfg(feature = "python")]
 mod lists;
+#[cfg(feature = "python")]
 mod misc;
+#[cfg(feature = "python")]
 mod ping;
+#[cfg(feature = "python")]
 mod record;
+#[cfg(feature = "python")]
 mod result;
 mod text;
+#[cfg(feature = "python")]
 mod trace;
+#[cfg(feature = "python")]
 mod tracelb;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
+#[cfg(feature = "python")]
 use pyo3::prelude::*;
 
 /// Records are decoded on one thread and freed on the Python thread. The
@@ -46,6 +71,7 @@ use pyo3::prelude::*;
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The compiled module `vantage._native`.
+#[cfg(feature = "python")]
 #[pymodule]
 mod _native {
     #[pymodule_export]

@@ -14,6 +14,7 @@ use vantage_model::{
 use crate::addr::ScamperAddr;
 use crate::conv::{self, EnumClass};
 use crate::error::not_constructible;
+use crate::httphdr::{header_block, header_fields, joined, status_code};
 use crate::result::result_class;
 
 static HTTP_STOP: EnumClass = EnumClass::new("ScamperHttpStop");
@@ -26,39 +27,6 @@ fn iter_of<'py, T: pyo3::IntoPyObject<'py>>(
     items: Vec<T>,
 ) -> PyResult<Bound<'py, PyAny>> {
     PyList::new(py, items)?.try_iter().map(Bound::into_any)
-}
-
-/// The concatenated bytes of the buffers sent (`tx`) or received of one kind.
-fn joined(h: &Http, tx: bool, kind: HttpBufType) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut any = false;
-    for b in h.bufs.iter().filter(|b| b.tx == tx && b.kind == kind) {
-        out.extend_from_slice(&b.data);
-        any = true;
-    }
-    any.then_some(out)
-}
-
-/// The header block text (up to the blank line) of a direction.
-fn header_block(h: &Http, tx: bool) -> Option<String> {
-    let raw = joined(h, tx, HttpBufType::Header)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    Some(match text.find("\r\n\r\n") {
-        Some(i) => text[..i + 4].to_owned(),
-        None => text,
-    })
-}
-
-/// (name, value) pairs of a header block, the status/request line skipped.
-fn header_fields(block: &str) -> Vec<(String, String)> {
-    block
-        .split("\r\n")
-        .skip(1)
-        .filter_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            Some((n.trim().to_owned(), v.trim().to_owned()))
-        })
-        .collect()
 }
 
 result_class! {
@@ -116,19 +84,13 @@ result_class! {
         /// The URL fetched.
         #[getter]
         fn url(&self) -> Option<String> {
-            let scheme = self.r.kind.name()?;
-            let port = match self.r.kind.default_port() {
-                Some(p) if p == self.r.dport => String::new(),
-                _ => format!(":{}", self.r.dport),
-            };
-            Some(format!("{scheme}://{}{port}{}", self.r.host, self.r.file))
+            crate::httphdr::url(&self.r)
         }
 
         /// The response status code, if a response header arrived.
         #[getter]
         fn status_code(&self) -> Option<u16> {
-            let block = header_block(&self.r, false)?;
-            block.split_whitespace().nth(1)?.parse().ok()
+            status_code(&header_block(&self.r, false)?)
         }
 
         /// The response body, if any.

@@ -7,7 +7,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use vantage_model::{Dealias, DealiasMethod, Ping, PingReplyFlags, Trace, TraceHop, Tracelb};
+use vantage_model::{
+    Dealias, DealiasMethod, Ping, PingReplyFlags, Trace, TraceHop, Tracelb, TracelbLink,
+};
 
 fn ms3(d: Duration) -> String {
     let us = d.as_micros();
@@ -243,10 +245,27 @@ pub(crate) fn tracelb(t: &Tracelb) -> String {
     );
     for i in 0..t.nodes.len() {
         for l in t.node_links(i as u16) {
-            let _ = writeln!(o, "{}", crate::tracelb::link_text(t, l));
+            let _ = writeln!(o, "{}", link_text(t, l));
         }
     }
     o
+}
+
+/// `"near -> * -> far"`: one `*` per unresponsive hop in between.
+pub(crate) fn link_text(t: &Tracelb, l: &TracelbLink) -> String {
+    let name = |i: u16| {
+        t.nodes
+            .get(usize::from(i))
+            .and_then(|n| n.addr)
+            .map_or_else(|| "*".to_owned(), |a| a.to_string())
+    };
+    let mut s = name(l.from);
+    for _ in 1..l.probesets.len() {
+        s.push_str(" -> *");
+    }
+    s.push_str(" -> ");
+    s.push_str(&l.to.map_or_else(|| "*".to_owned(), name));
+    s
 }
 
 /// The text rendering of an alias resolution: one line for ally, as

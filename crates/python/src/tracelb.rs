@@ -278,23 +278,6 @@ impl ScamperTracelbLink {
     }
 }
 
-/// `"near -> * -> far"`: one `*` per unresponsive hop in between.
-pub(crate) fn link_text(t: &Tracelb, l: &TracelbLink) -> String {
-    let name = |i: u16| {
-        t.nodes
-            .get(usize::from(i))
-            .and_then(|n| n.addr)
-            .map_or_else(|| "*".to_owned(), |a| a.to_string())
-    };
-    let mut s = name(l.from);
-    for _ in 1..l.probesets.len() {
-        s.push_str(" -> *");
-    }
-    s.push_str(" -> ");
-    s.push_str(&l.to.map_or_else(|| "*".to_owned(), name));
-    s
-}
-
 #[pymethods]
 impl ScamperTracelbLink {
     #[new]
@@ -337,7 +320,7 @@ impl ScamperTracelbLink {
     }
 
     fn __str__(&self) -> String {
-        link_text(&self.r, self.x())
+        crate::text::link_text(&self.r, self.x())
     }
 }
 
