@@ -62,6 +62,8 @@
 
 mod config;
 mod error;
+#[doc(hidden)]
+pub mod fuzz_session;
 mod handle;
 mod remote;
 mod serve_control;
