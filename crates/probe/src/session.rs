@@ -136,6 +136,7 @@ pub(crate) struct Session {
     output: Option<Output>,
     ids: TaskIdCounter,
     tasks: HashMap<TaskId, control::TaskId>,
+    lines: HashMap<TaskId, String>,
     by_id: HashMap<control::TaskId, TaskId>,
     out: Vec<u8>,
     stopped: bool,
@@ -160,6 +161,7 @@ impl Session {
             output: None,
             ids: TaskIdCounter::new(),
             tasks: HashMap::new(),
+            lines: HashMap::new(),
             by_id: HashMap::new(),
             out: Vec::new(),
             stopped: false,
@@ -209,6 +211,7 @@ impl Session {
     /// dropped), as scamper does.
     pub(crate) fn feed_eof(&mut self) {
         self.parser.feed_eof();
+        self.lines.clear();
         for (task, _) in self.tasks.drain() {
             self.router.abandon(task);
             let _ = self.handle.halt(task);
@@ -221,15 +224,22 @@ impl Session {
         let Some(&id) = self.tasks.get(&out.task) else {
             return;
         };
-        if !out.partial {
+        let line = if out.partial {
+            None
+        } else {
             self.tasks.remove(&out.task);
             self.by_id.remove(&id);
-        }
+            self.lines.remove(&out.task)
+        };
         match out.result {
             Ok(record) => self.write_record(record, Some(id), out.partial),
-            // The control protocol has no way to fail a task after `OK id-N`; the
-            // reference has the same gap. Say so on stderr, where an operator looks.
-            Err(e) => eprintln!("vantage probe: task id-{id}: {e}"),
+            // The control protocol has no way to fail a task after `OK id-N`, so a
+            // task that could not start gets a measurement with stop reason `error`
+            // and the reason in its error message: the client is never left waiting.
+            Err(e) => match line.and_then(|l| self.failed_record(&l, &e)) {
+                Some(record) => self.write_record(record, Some(id), false),
+                None => eprintln!("vantage probe: task id-{id}: {e}"),
+            },
         }
         self.check_finished();
     }
@@ -316,6 +326,7 @@ impl Session {
             Ok(task) => {
                 let id = self.ids.next_id();
                 self.tasks.insert(task, id);
+                self.lines.insert(task, text.to_owned());
                 self.by_id.insert(id, task);
                 self.router.register(task, self.tx.clone());
                 self.reply(&Reply::Ok(OkReply::Task(id)));
@@ -330,6 +341,29 @@ impl Session {
                 };
                 self.reply(&Reply::from(Rejection::CommandNotAccepted(Some(reason))));
             }
+        }
+    }
+
+    /// The record of a task that never started: its command's kind and destination,
+    /// stop reason `error`, and why.
+    fn failed_record(&self, line: &str, e: &crate::TaskError) -> Option<Record> {
+        let command = vantage_command::Command::parse(line, self.handle.context()).ok()?;
+        let dst = vantage_model::Addr::from(*command.probed_addresses().first()?);
+        let now = vantage_model::Timestamp::now();
+        match command {
+            vantage_command::Command::Ping(_) => {
+                let mut p = vantage_model::Ping::new(dst, now);
+                p.stop_reason = vantage_model::PingStop::Error;
+                p.errmsg = Some(e.to_string());
+                Some(Record::Ping(Box::new(p)))
+            }
+            vantage_command::Command::Trace(_) => {
+                let mut t = vantage_model::Trace::new(dst, now);
+                t.stop_reason = vantage_model::TraceStop::Error;
+                t.errmsg = Some(e.to_string());
+                Some(Record::Trace(Box::new(t)))
+            }
+            _ => None,
         }
     }
 

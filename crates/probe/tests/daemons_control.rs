@@ -257,3 +257,70 @@ fn json_format_sends_json_objects() {
     assert!(h.ends_with(" id-1"), "{h}");
     assert!(object(&mut r, &h).contains("\"type\":\"ping\""));
 }
+
+/// A task that cannot start (here: no route at all, in a fresh network namespace whose
+/// only interface is down) still ends: its `DATA` is a ping with stop reason `error`
+/// and the reason, so the client is never left waiting.
+#[test]
+fn a_task_that_cannot_start_ends_with_an_error_record() {
+    if !is_root() {
+        eprintln!("skipped: needs CAP_NET_RAW");
+        return;
+    }
+    // The prober's thread starts in the namespace of the thread that spawns it.
+    let (handle, results) = std::thread::spawn(|| {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let (handle, results, _t) = Prober::spawn(ProberConfig::with_pps(100)).unwrap();
+        (handle, results)
+    })
+    .join()
+    .unwrap();
+    let server = ControlServer::new(handle, results, 100).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (a, b) = UnixStream::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        rt.block_on(async move {
+            let a = tokio::net::UnixStream::from_std(a).unwrap();
+            server.serve_stream(a, "pair:0".into()).await
+        })
+    });
+    b.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut w = b.try_clone().unwrap();
+    w.write_all(b"attach\nping -c 1 192.0.2.1\ndone\n").unwrap();
+    let mut all = Vec::new();
+    BufReader::new(b).read_to_end(&mut all).unwrap();
+    // Every DATA payload in order through one warts decoder.
+    let mut dec = vantage_warts::Decoder::new();
+    let mut rest = &all[..];
+    let mut records = Vec::new();
+    while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+        let line = std::str::from_utf8(&rest[..nl]).unwrap().to_owned();
+        rest = &rest[nl + 1..];
+        if let Some(h) = line.strip_prefix("DATA ") {
+            let len: usize = h.split(' ').next().unwrap().parse().unwrap();
+            dec.push(&vantage_proto::control::uu::decode(&rest[..len]).unwrap());
+            rest = &rest[len..];
+            while let Some(r) = dec.next_record().unwrap() {
+                records.push(r);
+            }
+        }
+    }
+    let rec = records
+        .into_iter()
+        .find(|r| matches!(r, Record::Ping(_)))
+        .unwrap_or_else(|| panic!("no ping in:\n{}", String::from_utf8_lossy(&all)));
+    match rec {
+        Record::Ping(p) => {
+            assert_eq!(p.stop_reason, vantage_model::PingStop::Error);
+            assert!(
+                p.errmsg.as_deref().unwrap_or("").contains("192.0.2.1"),
+                "{p:?}"
+            );
+        }
+        other => panic!("expected a ping, got {other:?}"),
+    }
+}
