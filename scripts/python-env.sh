@@ -37,8 +37,8 @@ maturin develop -q "${release[@]}"
 if [ "$check" = 1 ]; then
     echo "== building the vantage CLI (the tests read what ScamperFile writes with it)"
     cargo build -q -p vantage-cli
-    echo "== pytest"
-    python -m pytest -q python/tests
     echo "== mypy.stubtest"
     python -m mypy.stubtest vantage scamper
+    echo "== pytest"
+    python -m pytest -q python/tests
 fi

@@ -25,8 +25,5 @@ step "cargo test"
 cargo test --workspace --locked 2>&1 | tee target/test.log
 cargo test -p vantage-proto --features tokio-codec --locked --quiet 2>&1 | tail -3
 
-if [ -f scripts/python-env.sh ] && [ -d python/tests ]; then
-  step "Python module"
-  bash scripts/python-env.sh
-  .venv/bin/python -m pytest -q python/tests
-fi
+step "Python module: build, stub check (mypy.stubtest) and pytest"
+bash scripts/python-env.sh --check
