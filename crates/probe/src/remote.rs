@@ -185,6 +185,10 @@ pub async fn run_remote(server: ControlServer, cfg: RemoteConfig) -> Result<(), 
     let mut chans: HashMap<ChannelId, Session> = HashMap::new();
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<(ChannelId, TaskOutput)>();
     let mut failures = 0u32;
+    let mut names = Names {
+        next: 0,
+        monitor: cfg.name.clone(),
+    };
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let mut stream = match dialer.dial().await {
@@ -217,7 +221,15 @@ pub async fn run_remote(server: ControlServer, cfg: RemoteConfig) -> Result<(), 
         let why = loop {
             // Act on the link's events.
             while let Some(ev) = link.poll_event() {
-                handle_event(&server, &mut link, &mut chans, &res_tx, ev, &mut failures);
+                handle_event(
+                    &server,
+                    &mut names,
+                    &mut link,
+                    &mut chans,
+                    &res_tx,
+                    ev,
+                    &mut failures,
+                );
             }
             let mut out = Vec::new();
             while let Some(f) = link.poll_transmit(Instant::now()) {
@@ -318,8 +330,15 @@ fn on_result(
     }
 }
 
+/// What names the sources of remote channels.
+struct Names {
+    next: u64,
+    monitor: Option<String>,
+}
+
 fn handle_event(
     server: &ControlServer,
+    names: &mut Names,
     link: &mut VpLink,
     chans: &mut HashMap<ChannelId, Session>,
     res_tx: &mpsc::UnboundedSender<(ChannelId, TaskOutput)>,
@@ -345,7 +364,11 @@ fn handle_event(
             }
         }
         VpEvent::ChannelOpened(c) => {
-            let (session, mut rx) = server.attached_session(format!("remote:{c}"));
+            // Sources are named `<alias>_<k>`, k counting channels over the life of
+            // the link (not reset by reconnects), as scamper names them.
+            let name = format!("{}_{}", link.alias().unwrap_or("remote"), names.next);
+            names.next += 1;
+            let (session, mut rx) = server.attached_session(name, names.monitor.clone());
             let tx = res_tx.clone();
             tokio::spawn(async move {
                 while let Some(out) = rx.recv().await {

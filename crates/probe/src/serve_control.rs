@@ -136,10 +136,11 @@ impl ControlServer {
     pub(crate) fn attached_session(
         &self,
         name: String,
+        monitor: Option<String>,
     ) -> (
         Session,
         tokio::sync::mpsc::UnboundedReceiver<crate::TaskOutput>,
     ) {
-        Session::attached(self.handle.clone(), self.router.clone(), name)
+        Session::attached(self.handle.clone(), self.router.clone(), name, monitor)
     }
 }

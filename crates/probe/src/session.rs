@@ -169,15 +169,20 @@ impl Session {
         (s, rx)
     }
 
-    /// A session that starts attached with default parameters (a remote channel).
+    /// A session that starts attached with default parameters and the probe's monitor
+    /// name in its list record (a remote channel, remote-protocol.md §4.4).
     pub(crate) fn attached(
         handle: ProberHandle,
         router: Router,
         default_name: String,
+        monitor: Option<String>,
     ) -> (Self, mpsc::UnboundedReceiver<TaskOutput>) {
         let (mut s, rx) = Self::new(handle, router, default_name);
         s.parser = ServerParser::attached();
-        s.start_output(&AttachParams::default());
+        s.start_output(&AttachParams {
+            monitor,
+            ..AttachParams::default()
+        });
         (s, rx)
     }
 

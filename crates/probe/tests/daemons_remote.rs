@@ -67,6 +67,22 @@ fn ping_through(mux: &Path, name: &str) {
     let client = MuxClient::connect(mux).unwrap();
     let vp = wait_vp(&client, name);
     let chan = client.open(vp.id).unwrap();
+    // The channel is pre-attached: MORE, then the list record (named `<alias>_<k>`,
+    // with the probe's monitor name) and the cycle start.
+    loop {
+        match chan
+            .next_event(Some(WAIT))
+            .expect("the channel's list record")
+        {
+            vantage_client::Event::Meta(Record::List(l)) => {
+                assert_eq!(l.monitor.as_deref(), Some(name));
+                assert!(l.name.contains('_'), "{l:?}");
+                break;
+            }
+            vantage_client::Event::More => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
     chan.send("ping -c 2 -i 0.1 127.0.0.1").unwrap();
     match chan
         .next_result(Some(WAIT))
