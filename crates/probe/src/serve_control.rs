@@ -127,6 +127,8 @@ impl ControlServer {
                 Some(out) = results.recv() => session.on_result(out),
             }
         }
+        // `exit` closes at once: tasks still running are abandoned, as on EOF.
+        session.feed_eof();
         wr.shutdown().await
     }
 }

@@ -504,3 +504,64 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Prober, ProberConfig};
+
+    fn lines(out: &[u8]) -> Vec<String> {
+        // Replies only: DATA payloads are skipped by their length.
+        let mut v = Vec::new();
+        let mut rest = out;
+        while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+            let line = String::from_utf8(rest[..nl].to_vec()).unwrap();
+            rest = &rest[nl + 1..];
+            if let Ok(Reply::Data(h)) = Reply::parse(&line) {
+                rest = &rest[h.len..];
+            }
+            v.push(line);
+        }
+        assert!(rest.is_empty());
+        v
+    }
+
+    #[test]
+    fn a_session_from_attach_to_done() {
+        let (_prober, handle, _results) = Prober::new(ProberConfig::with_pps(100)).unwrap();
+        let (mut s, _rx) = Session::new(handle, Router::default(), "sock:0".into());
+        s.feed(b"get version\nset pps 0\nattach\n");
+        let out = lines(&s.take_output());
+        assert_eq!(out[0], format!("OK version {VERSION}"));
+        assert!(
+            out[1].starts_with("ERR pps: 0 out of range (1, "),
+            "{out:?}"
+        );
+        assert_eq!(out[2..4], ["OK", "MORE"]);
+        assert!(out[4].starts_with("DATA ") && out[5].starts_with("DATA "));
+        assert_eq!(out.len(), 6);
+
+        s.feed(b"ping -c 3 192.0.2.1\nping -c 0 192.0.2.1\nhalt 1\nhalt 5\ndone\n");
+        let out = lines(&s.take_output());
+        assert_eq!(out[..2], ["OK id-1", "MORE"]);
+        assert!(out[2].starts_with("ERR command not accepted: "), "{out:?}");
+        assert_eq!(out[3..], ["OK halted 1", "ERR no task id-5", "OK"]);
+        assert!(!s.should_close(), "the task is still outstanding");
+
+        let task = *s.tasks.keys().next().unwrap();
+        let ping = vantage_model::Ping::new(
+            "192.0.2.1".parse().unwrap(),
+            vantage_model::Timestamp::now(),
+        );
+        s.on_result(TaskOutput {
+            task,
+            result: Ok(Record::Ping(Box::new(ping))),
+            partial: false,
+        });
+        let out = lines(&s.take_output());
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(out[0].starts_with("DATA ") && out[0].ends_with(" id-1"));
+        assert!(out[1].starts_with("DATA ") && !out[1].contains("id-"));
+        assert!(s.should_close());
+    }
+}
