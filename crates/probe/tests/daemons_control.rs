@@ -324,3 +324,44 @@ fn a_task_that_cannot_start_ends_with_an_error_record() {
         other => panic!("expected a ping, got {other:?}"),
     }
 }
+
+/// Many clients at once, each with its own task ids: every one gets its own result.
+#[test]
+fn many_clients_each_get_their_own_results() {
+    if !is_root() {
+        eprintln!("skipped: needs CAP_NET_RAW");
+        return;
+    }
+    let (_dir, path, tcp) = start_probe();
+    let threads: Vec<_> = (0..12u32)
+        .map(|i| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let client = if i % 2 == 0 {
+                    ControlClient::connect_unix(&path).unwrap()
+                } else {
+                    ControlClient::connect_tcp(tcp).unwrap()
+                };
+                let chan = client.channel();
+                // Different probe counts, so a result routed to the wrong client shows.
+                let count = 1 + i % 3;
+                let mut ids = Vec::new();
+                for _ in 0..2 {
+                    ids.push(
+                        chan.send(&format!("ping -c {count} -i 0.05 127.0.0.1"))
+                            .unwrap()
+                            .get(),
+                    );
+                }
+                assert_eq!(ids, [1, 2]);
+                for _ in 0..2 {
+                    let p = ping_of(chan.next_result(WAIT).expect("a result"));
+                    assert_eq!(p.replies.len(), count as usize);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
