@@ -100,6 +100,7 @@ fn decode_reply(d: &mut Dec<'_, '_>, r: &mut PingReply, dst: Addr, sent: u16) ->
     let mut from = None;
     r.reply_proto = default_proto(&dst);
     let mut probe_id = None;
+    let mut ipid16 = false;
     while let Some(f) = p.next_flag() {
         match f {
             1 => from = d.gid()?,
@@ -125,7 +126,10 @@ fn decode_reply(d: &mut Dec<'_, '_>, r: &mut PingReply, dst: Addr, sent: u16) ->
                 }
                 probe_id = Some(id);
             }
-            8 => r.reply_ipid = u32::from(d.u16()?),
+            8 => {
+                r.reply_ipid = u32::from(d.u16()?);
+                ipid16 = true;
+            }
             9 => r.probe_ipid = d.u16()?,
             10 => r.reply_proto = d.u8()?,
             11 => r.tcp_flags = d.u8()?,
@@ -151,7 +155,14 @@ fn decode_reply(d: &mut Dec<'_, '_>, r: &mut PingReply, dst: Addr, sent: u16) ->
                 let addrs = (0..ipc).map(|_| d.addr()).collect::<DResult<_>>()?;
                 r.ip_ts = Some(PingIpTimestamps { timestamps, addrs });
             }
-            15 => r.reply_ipid = d.u32()?,
+            15 => {
+                // scamper 20211212 writes the 32-bit IPv6 IP-ID field (as 0)
+                // next to the 16-bit one on IPv4 replies: the 16-bit one wins.
+                let ipid32 = d.u32()?;
+                if !ipid16 {
+                    r.reply_ipid = ipid32;
+                }
+            }
             16 => r.tx = Some(d.timeval()?),
             17 => {
                 let originate = d.u32()?;
