@@ -220,8 +220,9 @@ pub async fn run_remote(server: ControlServer, cfg: RemoteConfig) -> Result<(), 
         }
         let why = loop {
             // Act on the link's events.
+            let mut rejected = false;
             while let Some(ev) = link.poll_event() {
-                handle_event(
+                rejected |= handle_event(
                     &server,
                     &mut names,
                     &mut link,
@@ -230,6 +231,9 @@ pub async fn run_remote(server: ControlServer, cfg: RemoteConfig) -> Result<(), 
                     ev,
                     &mut failures,
                 );
+            }
+            if rejected {
+                break "the controller refused to resume the session".to_owned();
             }
             let mut out = Vec::new();
             while let Some(f) = link.poll_transmit(Instant::now()) {
@@ -336,6 +340,7 @@ struct Names {
     monitor: Option<String>,
 }
 
+/// Acts on one event of the link; `true` means: drop this connection and dial again.
 fn handle_event(
     server: &ControlServer,
     names: &mut Names,
@@ -344,7 +349,8 @@ fn handle_event(
     res_tx: &mpsc::UnboundedSender<(ChannelId, TaskOutput)>,
     ev: VpEvent,
     failures: &mut u32,
-) {
+) -> bool {
+    let mut reconnect = false;
     match ev {
         VpEvent::Established { alias } => {
             *failures = 0;
@@ -362,6 +368,7 @@ fn handle_event(
             if let Err(e) = link.replace_magic(fresh_magic()) {
                 eprintln!("vantage probe: remote link: {e}");
             }
+            reconnect = true;
         }
         VpEvent::ChannelOpened(c) => {
             // Sources are named `<alias>_<k>`, k counting channels over the life of
@@ -400,6 +407,7 @@ fn handle_event(
             }
         }
     }
+    reconnect
 }
 
 #[cfg(test)]

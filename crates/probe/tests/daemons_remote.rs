@@ -214,6 +214,8 @@ fn a_probe_that_cannot_reach_the_controller_keeps_trying() {
 struct Relay {
     addr: SocketAddr,
     conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    /// While set, connections are accepted and dropped at once.
+    held: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Relay {
@@ -224,9 +226,15 @@ impl Relay {
         let addr = listener.local_addr().unwrap();
         let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let c = std::sync::Arc::clone(&conns);
+        let held = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let h = std::sync::Arc::clone(&held);
         rt.spawn(async move {
             loop {
                 let (mut down, _) = listener.accept().await.unwrap();
+                if h.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(down);
+                    continue;
+                }
                 let task = tokio::spawn(async move {
                     let mut up = tokio::net::TcpStream::connect(upstream).await.unwrap();
                     let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
@@ -234,7 +242,7 @@ impl Relay {
                 c.lock().unwrap().push(task.abort_handle());
             }
         });
-        Self { addr, conns }
+        Self { addr, conns, held }
     }
 
     /// Drops every relayed connection (both TCP connections close).
@@ -292,4 +300,48 @@ fn a_cut_link_resumes_and_loses_no_result() {
         chan.next_result(Some(WAIT)),
         Some(Outcome::Result(_))
     ));
+}
+
+#[test]
+fn a_probe_back_after_the_grace_period_starts_a_new_session() {
+    if !is_root() {
+        eprintln!("skipped: needs CAP_NET_RAW");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let mux = dir.path().join("mux.sock");
+    let mut cfg = Config::new(
+        vec!["127.0.0.1:0".parse().unwrap()],
+        mux.clone(),
+        LinkSecurity::Plaintext,
+    );
+    cfg.reload_on_sighup = false;
+    cfg.grace = Duration::from_millis(500);
+    let c = rt.block_on(Controller::start(cfg)).unwrap();
+    let relay = Relay::start(&rt, c.vp_addrs()[0]);
+    probe(
+        &rt,
+        RemoteConfig {
+            server: relay.addr.to_string(),
+            name: Some("vp5.test".into()),
+            tls: None,
+        },
+    );
+    let client = MuxClient::connect(&mux).unwrap();
+    let first = wait_vp(&client, "vp5.test").id;
+    // Away for longer than the grace period: the VP departs.
+    relay.held.store(true, std::sync::atomic::Ordering::SeqCst);
+    relay.cut();
+    let deadline = Instant::now() + WAIT;
+    while client.find_vp("vp5.test").is_some() {
+        assert!(Instant::now() < deadline, "the VP never departed");
+        let _ = client.next_vp_event(Some(Duration::from_millis(100)));
+    }
+    // Back: the resume is refused, the probe starts a new session under a new id.
+    relay.held.store(false, std::sync::atomic::Ordering::SeqCst);
+    let second = wait_vp(&client, "vp5.test").id;
+    assert_ne!(first, second);
+    ping_through(&mux, "vp5.test");
+    std::mem::forget(c);
 }
