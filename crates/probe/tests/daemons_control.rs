@@ -365,3 +365,45 @@ fn many_clients_each_get_their_own_results() {
         t.join().unwrap();
     }
 }
+
+/// A figure, not a check: how many one-probe pings per second go through the control
+/// socket (one client, 2000 commands sent without waiting, prober at 10,000 pps).
+/// Run with `cargo test -p vantage-probe --test daemons_control -- --ignored --nocapture`.
+#[test]
+#[ignore = "prints a figure"]
+fn control_socket_rate() {
+    if !is_root() {
+        eprintln!("skipped: needs CAP_NET_RAW");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rate.sock");
+    let (handle, results, _t) = Prober::spawn(ProberConfig::with_pps(10_000)).unwrap();
+    let server = ControlServer::new(handle, results, 10_000).unwrap();
+    let p = path.clone();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(server.serve_unix_path(&p))
+    });
+    while !path.exists() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let client = ControlClient::connect_unix(&path).unwrap();
+    let chan = client.channel();
+    let n = 2000;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        chan.submit("ping -c 1 127.0.0.1").unwrap();
+    }
+    for _ in 0..n {
+        ping_of(chan.next_result(WAIT).expect("a result"));
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{n} one-probe pings through the control socket in {secs:.2} s: {:.0}/s",
+        f64::from(n) / secs
+    );
+}
