@@ -108,6 +108,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         let result = tokio::select! {
             _ = tokio::signal::ctrl_c() => Ok(()),
             _ = term.recv() => Ok(()),
+            () = server.shutdown_requested() => Ok(()),
             Some(r) = tasks.join_next() => r.context("a server task failed")?,
         };
         if let Some(path) = &args.unix {

@@ -39,6 +39,30 @@ impl ControlServer {
         })
     }
 
+    /// Waits until a control client asks the probe to stop and the stop is due: at once
+    /// for `shutdown now` (whose running tasks are halted), once no task is running for
+    /// `shutdown done` and `shutdown flush` (this probe queues nothing, so there is
+    /// nothing to flush). `shutdown cancel` withdraws a pending request.
+    pub async fn shutdown_requested(&self) {
+        let mut rx = self.router.shutdown_requests();
+        loop {
+            let Ok(mode) = rx.wait_for(Option::is_some).await.map(|m| *m) else {
+                // The sender lives as long as the router: never reached.
+                return std::future::pending().await;
+            };
+            if mode == Some(vantage_proto::control::ShutdownMode::Now) {
+                return;
+            }
+            while rx.borrow().is_some() {
+                if self.handle.stats().tasks_running == 0 {
+                    return;
+                }
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_millis(100), rx.changed()).await;
+            }
+        }
+    }
+
     /// The prober's handle.
     pub fn handle(&self) -> &ProberHandle {
         &self.handle

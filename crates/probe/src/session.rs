@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use vantage_model::{Cycle, List, Record};
 use vantage_proto::control::{
     self, AttachParams, Format, GetItem, OkReply, Rejection, Reply, Request, ServerMode,
-    ServerParser, SetItem, TaskIdCounter,
+    ServerParser, SetItem, ShutdownMode, TaskIdCounter,
 };
 use vantage_warts::Writer;
 use vantage_warts::json::{JsonOptions, write_json};
@@ -33,6 +33,7 @@ pub const VERSION: &str = "20260420";
 pub(crate) struct Router {
     inner: Arc<Mutex<RouterState>>,
     pps: Arc<AtomicU32>,
+    shutdown: Arc<tokio::sync::watch::Sender<Option<ShutdownMode>>>,
 }
 
 #[derive(Debug, Default)]
@@ -111,6 +112,11 @@ impl Router {
 
     pub(crate) fn pps(&self) -> u32 {
         self.pps.load(Ordering::Relaxed)
+    }
+
+    /// The pending `shutdown` request, if any (`cancel` clears it).
+    pub(crate) fn shutdown_requests(&self) -> tokio::sync::watch::Receiver<Option<ShutdownMode>> {
+        self.shutdown.subscribe()
     }
 
     fn set_pps(&self, pps: u32) {
@@ -304,7 +310,15 @@ impl Session {
             Request::Set(SetItem::Nameserver(_)) => {
                 self.reply(&Reply::from(Rejection::CouldNotSet("nameserver")));
             }
-            Request::SourceList(_) | Request::RemoteList | Request::Shutdown(_) => {
+            Request::Shutdown(mode) => {
+                let pending = (mode != ShutdownMode::Cancel).then_some(mode);
+                self.router.shutdown.send_replace(pending);
+                if mode == ShutdownMode::Now {
+                    self.handle.shutdown();
+                }
+                self.reply(&Reply::Ok(OkReply::Plain));
+            }
+            Request::SourceList(_) | Request::RemoteList => {
                 self.reply(&Reply::Ok(OkReply::Plain));
             }
             Request::RemoteAdd { .. } | Request::RemoteDelete(_) | Request::LssClear(_) => {

@@ -407,3 +407,49 @@ fn control_socket_rate() {
         f64::from(n) / secs
     );
 }
+
+/// `shutdown cancel` withdraws a request; `shutdown done` with no task running makes
+/// `ControlServer::shutdown_requested` (what `vantage probe` waits on) complete.
+#[test]
+fn shutdown_done_is_reported_to_the_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sd.sock");
+    // The prober never needs a socket here: no measurement is sent.
+    let (handle, results, _t) = Prober::spawn(ProberConfig::with_pps(100)).unwrap();
+    let server = ControlServer::new(handle, results, 100).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = path.clone();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                let s = server.clone();
+                tokio::spawn(async move { s.serve_unix_path(&p).await });
+                server.shutdown_requested().await;
+                tx.send(()).unwrap();
+            });
+    });
+    while !path.exists() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let s = UnixStream::connect(&path).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut w = s.try_clone().unwrap();
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    w.write_all(b"shutdown done\nshutdown cancel\n").unwrap();
+    for _ in 0..2 {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        assert_eq!(line, "OK\n");
+    }
+    assert!(
+        rx.recv_timeout(Duration::from_millis(500)).is_err(),
+        "cancelled"
+    );
+    w.write_all(b"shutdown done\n").unwrap();
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("shutdown done reported");
+}
