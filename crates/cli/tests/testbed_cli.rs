@@ -117,23 +117,6 @@ fn up_status_ping_down() {
         root: &root,
     };
 
-    // --with-daemons refuses while this binary has no `controller`/`probe`, and builds nothing.
-    let out = vantage(&[
-        "testbed",
-        "up",
-        &prefix,
-        "--with-daemons",
-        "--state-root",
-        root_s,
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("--with-daemons"),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(!root.join(&prefix).exists());
-
     let out = vantage(&["testbed", "up", &prefix, "--state-root", root_s]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -257,15 +240,20 @@ fn with_daemons_starts_the_controller_and_a_probe_per_vp() {
     // The placeholders were filled in: the probe on vp_nz dials ctrl with its own name.
     let logs = root.join(&prefix).join("logs");
     let probe = first_line(&logs.join("hook-probe-akl-nz.log"));
+    let ctrl_v4 = vantage_testbed::internet::addr::CTRL_V4;
     assert!(
-        probe.starts_with(
-            "probe --remote ctrl.example.test:4001 --monitor-name akl-nz.vp.example.test"
-        ),
+        probe.starts_with(&format!(
+            "probe --remote {ctrl_v4}:4001 --name akl-nz.vp.example.test --tls-ca "
+        )),
         "{probe}"
     );
     let ctrl = first_line(&logs.join("hook-controller.log"));
     assert!(
-        ctrl.starts_with("controller --listen [::]:4001 --mux "),
+        ctrl.starts_with(&format!("controller --listen {ctrl_v4}:4001 --listen [")),
+        "{ctrl}"
+    );
+    assert!(
+        ctrl.contains(" --mux ") && ctrl.contains(" --vp-meta "),
         "{ctrl}"
     );
 
