@@ -25,7 +25,7 @@
 //! events come out. Sockets, TLS, task scheduling and measurement-command parsing
 //! belong to the probe, controller and client crates (`vantage-command` parses the
 //! measurement lines that [`control::ServerParser`] hands over as text). With the
-//! `tokio-codec` feature, [`codec`] adapts the decoders to `tokio_util::codec`.
+//! `tokio-codec` feature, the `codec` module adapts the decoders to `tokio_util::codec`.
 //!
 //! # Errors and panics
 //! Every decoder returns a specific error for bad input and never panics; each
