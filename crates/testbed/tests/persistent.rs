@@ -465,9 +465,10 @@ fn up_serves_everything_and_down_removes_it() {
     assert!(meta.contains("fra-de.vp.example.test place Frankfurt\n"));
     let log = std::fs::read_to_string(state.join("logs/hook-probe-akl-nz.log")).unwrap();
     assert!(
-        log.contains(
-            "vantage probe --remote ctrl.example.test:4001 --monitor-name akl-nz.vp.example.test"
-        ),
+        log.contains(&format!(
+            "vantage probe --remote {}:4001 --name akl-nz.vp.example.test --tls-ca ",
+            addr::CTRL_V4
+        )),
         "{log}"
     );
     let log = std::fs::read_to_string(state.join("logs/hook-controller.log")).unwrap();
