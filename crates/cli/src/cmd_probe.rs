@@ -39,6 +39,10 @@ pub struct Args {
     /// No TLS on the remote link: only for loopback, tunnels and tests.
     #[arg(long, conflicts_with_all = ["tls_ca", "tls_cert", "tls_key"])]
     plaintext: bool,
+    /// The VP policy (TOML, see docs/policy.md): commands it refuses never reach the
+    /// prober, and its `rate.pps` caps --pps. A bad file stops the probe at start.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
 }
 
 impl Args {
@@ -66,13 +70,29 @@ impl Args {
 
 /// Runs the subcommand until SIGINT or SIGTERM.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let policy = match &args.policy {
+        Some(path) => match vantage_policy::Policy::load(path) {
+            Ok(p) => Some(std::sync::Arc::new(p)),
+            Err(e) => {
+                eprintln!("vantage probe: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        },
+        None => None,
+    };
     let remote = args.remote_config()?;
     if args.unix.is_none() && args.port.is_none() && remote.is_none() {
         anyhow::bail!("nothing to serve: give --unix PATH, --port N or --remote HOST:PORT");
     }
     let (handle, results, _thread) =
         Prober::spawn(ProberConfig::with_pps(args.pps)).context("starting the prober")?;
-    let server = ControlServer::new(handle, results, args.pps).context("starting the prober")?;
+    let mut server =
+        ControlServer::new(handle, results, args.pps).context("starting the prober")?;
+    if let Some(policy) = policy {
+        server = server
+            .with_policy(policy)
+            .context("applying the policy's rate")?;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -16,6 +16,7 @@
 
 mod cmd_controller;
 mod cmd_ping;
+mod cmd_policy;
 mod cmd_probe;
 mod cmd_run;
 mod cmd_testbed;
@@ -59,6 +60,8 @@ enum Command {
     Probe(cmd_probe::Args),
     /// Run the controller: VP links and the mux socket (see docs/controller.md).
     Controller(cmd_controller::Args),
+    /// Inspect a VP policy file (`explain FILE`).
+    Policy(cmd_policy::Args),
     /// Build, inspect or remove the emulated Internet on this machine (root only).
     Testbed(cmd_testbed::Args),
 }
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Probe(a) => cmd_probe::run(&a),
         Command::Controller(a) => cmd_controller::run(&a),
         Command::Testbed(a) => cmd_testbed::run(&a),
+        Command::Policy(a) => cmd_policy::run(&a),
     };
     match result {
         Ok(code) => code,

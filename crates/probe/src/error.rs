@@ -46,6 +46,9 @@ pub enum SubmitError {
     /// The prober has stopped.
     #[error("the prober has stopped; no more commands are accepted")]
     Closed,
+    /// The VP policy refuses the command (the text names the rule: `policy: ...`).
+    #[error(transparent)]
+    Policy(vantage_policy::Violation),
 }
 
 /// Why a submitted task produced no measurement.

@@ -39,6 +39,25 @@ impl ControlServer {
         })
     }
 
+    /// Judges every command of every session (control socket and remote channels) against
+    /// `policy` before it reaches the prober: a refused command is answered
+    /// `ERR command not accepted: policy: ...`, naming the rule. The prober's rate (now
+    /// and on every later `set pps`) is capped by [`vantage_policy::Policy::effective_pps`].
+    ///
+    /// # Errors
+    ///
+    /// The capped rate is out of the prober's range (cannot happen for a valid policy).
+    pub fn with_policy(
+        mut self,
+        policy: Arc<vantage_policy::Policy>,
+    ) -> Result<Self, crate::ConfigError> {
+        let pps = policy.effective_pps(self.router.pps());
+        self.handle.set_pps(pps)?;
+        self.router.set_pps(pps);
+        self.router.set_policy(policy);
+        Ok(self)
+    }
+
     /// Waits until a control client asks the probe to stop and the stop is due: at once
     /// for `shutdown now` (whose running tasks are halted), once no task is running for
     /// `shutdown done` and `shutdown flush` (this probe queues nothing, so there is

@@ -34,6 +34,8 @@ pub(crate) struct Router {
     inner: Arc<Mutex<RouterState>>,
     pps: Arc<AtomicU32>,
     shutdown: Arc<tokio::sync::watch::Sender<Option<ShutdownMode>>>,
+    /// The VP policy every command is judged against before it reaches the prober.
+    policy: Option<Arc<vantage_policy::Policy>>,
 }
 
 #[derive(Debug, Default)]
@@ -110,6 +112,16 @@ impl Router {
         }
     }
 
+    /// Judges every later command against `policy` (shared by all sessions).
+    pub(crate) fn set_policy(&mut self, policy: Arc<vantage_policy::Policy>) {
+        self.policy = Some(policy);
+    }
+
+    /// The policy commands are judged against, if any.
+    pub(crate) fn policy(&self) -> Option<&Arc<vantage_policy::Policy>> {
+        self.policy.as_ref()
+    }
+
     pub(crate) fn pps(&self) -> u32 {
         self.pps.load(Ordering::Relaxed)
     }
@@ -119,7 +131,7 @@ impl Router {
         self.shutdown.subscribe()
     }
 
-    fn set_pps(&self, pps: u32) {
+    pub(crate) fn set_pps(&self, pps: u32) {
         self.pps.store(pps, Ordering::Relaxed);
     }
 }
@@ -287,6 +299,11 @@ impl Session {
             Request::Set(SetItem::Pps(n)) => {
                 let ok = u32::try_from(n)
                     .ok()
+                    .map(|p| {
+                        self.router
+                            .policy()
+                            .map_or(p, |pol| p.min(pol.effective_pps(p)))
+                    })
                     .filter(|&p| self.handle.set_pps(p).is_ok());
                 match ok {
                     Some(p) => {
@@ -341,7 +358,16 @@ impl Session {
     }
 
     fn command(&mut self, text: &str) {
-        match self.handle.submit_line(text) {
+        let submitted = match self.router.policy() {
+            None => self.handle.submit_line(text),
+            Some(policy) => vantage_command::Command::parse(text, self.handle.context())
+                .map_err(SubmitError::from)
+                .and_then(|cmd| match policy.check(&cmd) {
+                    Ok(()) => self.handle.submit(cmd),
+                    Err(v) => Err(SubmitError::Policy(v)),
+                }),
+        };
+        match submitted {
             Ok(task) => {
                 let id = self.ids.next_id();
                 self.tasks.insert(task, id);
