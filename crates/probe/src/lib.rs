@@ -53,8 +53,9 @@
 //! thread (see [`Prober::spawn`]) starts in the namespace of the thread that spawns it.
 //!
 //! # What this crate is not (yet)
-//! The control socket, the remote link to a controller, the do-not-probe policy and
-//! privilege dropping are later work that will sit on this runtime. It measures what the
+//! [`ControlServer::with_policy`] judges every command of the control socket and remote
+//! channels against a `vantage_policy::Policy` and caps the rate; per-packet checks
+//! (`Policy::check_packet`), policy reloads and privilege dropping are later work. It measures what the
 //! engine measures (ping and traceroute); other commands are refused at submission. It
 //! builds and parses no packets itself (that is `vantage-wire` through the engine) and
 //! makes no system calls of its own (that is `vantage-sys`).
