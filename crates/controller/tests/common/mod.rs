@@ -190,7 +190,15 @@ impl FakeVp {
     pub fn spawn(rt: &tokio::runtime::Runtime, addr: SocketAddr, opts: VpOpts) -> Self {
         let (cmds, rx) = mpsc::unbounded_channel();
         let (ntx, notes) = mpsc::unbounded_channel();
-        rt.spawn(run_vp(addr, opts, rx, ntx));
+        let panics = ntx.clone();
+        let task = rt.spawn(run_vp(addr, opts, rx, ntx));
+        rt.spawn(async move {
+            if let Err(e) = task.await
+                && e.is_panic()
+            {
+                let _ = panics.send(Note::Disconnected(format!("fake VP panicked: {e}")));
+            }
+        });
         Self {
             cmds,
             notes: std::sync::Mutex::new(notes),
@@ -201,12 +209,16 @@ impl FakeVp {
     pub fn wait(&self, pred: impl Fn(&Note) -> bool) -> Note {
         let deadline = Instant::now() + WAIT;
         let mut rx = self.notes.lock().unwrap();
+        let mut seen = Vec::new();
         loop {
             match rx.try_recv() {
                 Ok(n) if pred(&n) => return n,
-                Ok(_) => {}
+                Ok(n) => seen.push(n),
                 Err(mpsc::error::TryRecvError::Empty) => {
-                    assert!(Instant::now() < deadline, "fake VP: no matching note");
+                    assert!(
+                        Instant::now() < deadline,
+                        "fake VP: no matching note; saw {seen:?}"
+                    );
                     std::thread::sleep(Duration::from_millis(5));
                 }
                 Err(e) => panic!("fake VP gone: {e}"),
@@ -502,9 +514,20 @@ async fn run_vp(
                     Ok(n) => {
                         dec.feed(&buf[..n]);
                         while let Some(f) = dec.poll() {
-                            let f = f.unwrap();
+                            let f = match f {
+                                Ok(f) => f,
+                                Err(e) => {
+                                    let _ = notes.send(Note::Disconnected(format!(
+                                        "fake VP: undecodable frame: {e}"
+                                    )));
+                                    return;
+                                }
+                            };
                             if let Err(e) = link.handle_frame(Instant::now(), &f) {
-                                panic!("fake VP: controller broke the protocol: {e}");
+                                let _ = notes.send(Note::Disconnected(format!(
+                                    "fake VP: controller broke the protocol: {e}"
+                                )));
+                                return;
                             }
                         }
                     }
