@@ -52,13 +52,21 @@
 //! Sockets belong to the network namespace of the thread that opens them; the prober's
 //! thread (see [`Prober::spawn`]) starts in the namespace of the thread that spawns it.
 //!
+//! The crate also holds the daemon's two front ends, which the `vantage probe`
+//! subcommand wires together: a [`ControlServer`] speaks the control protocol on a unix
+//! socket or a loopback TCP port (one session per connection), and [`run_remote`] dials a
+//! controller ([`RemoteConfig`]: TLS by default, optional client certificate, or
+//! plaintext) and serves every channel it opens, resuming the session after a dropped
+//! link and reconnecting with jittered exponential backoff.
+//!
 //! # What this crate is not (yet)
 //! [`ControlServer::with_policy`] judges every command of the control socket and remote
 //! channels against a `vantage_policy::Policy` and caps the rate; per-packet checks
-//! (`Policy::check_packet`), policy reloads and privilege dropping are later work. It measures what the
-//! engine measures (ping and traceroute); other commands are refused at submission. It
-//! builds and parses no packets itself (that is `vantage-wire` through the engine) and
-//! makes no system calls of its own (that is `vantage-sys`).
+//! (`Policy::check_packet`), policy reloads and privilege dropping are later work. It
+//! measures what the engine measures (ping and traceroute); other commands (DNS, HTTP,
+//! UDP probes) are refused at submission. It builds and parses no packets itself (that is
+//! `vantage-wire` through the engine) and makes no system calls of its own (that is
+//! `vantage-sys`). Command-line parsing lives in `vantage-cli`.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod config;
