@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target
 
+# Installs what the suite needs; quick when everything is already there.
+bash scripts/setup.sh
+
 step() { printf '\n== %s\n' "$*"; }
 
 step "cargo fmt --check"
