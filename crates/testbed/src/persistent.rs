@@ -67,6 +67,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How long `down` lets a process end after SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
+/// How long [`down`] keeps sweeping namespaces that reappear (created by a child of an
+/// `up` killed mid-way), and how long it waits between sweeps.
+const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+const SETTLE_PAUSE: Duration = Duration::from_millis(150);
 
 /// A command `up` starts inside a node after everything else, e.g. `vantage controller`
 /// on `ctrl` or `vantage probe` on each VP. Its output goes to `logs/hook-NAME.log`.
@@ -961,10 +965,22 @@ pub fn down(prefix: &str, state_root: &Path) -> Result<DownReport, Error> {
         report.stopped.push(format!("{} ({})", r.name, r.pid));
     }
 
-    match netns::down(prefix) {
-        Ok(n) => report.namespaces = n,
-        Err(e) => {
-            first_err.get_or_insert(e.into());
+    // An `up` killed mid-way may leave one of its `ip netns add` children running,
+    // which creates a namespace after the first sweep listed them: sweep again until
+    // the prefix stays empty (a child finishes within milliseconds; bounded anyway).
+    let settle = Instant::now() + SETTLE_LIMIT;
+    loop {
+        match netns::down(prefix) {
+            Ok(n) => report.namespaces += n,
+            Err(e) => {
+                first_err.get_or_insert(e.into());
+                break;
+            }
+        }
+        std::thread::sleep(SETTLE_PAUSE);
+        match netns::with_prefix(prefix) {
+            Ok(left) if !left.is_empty() && Instant::now() < settle => {}
+            _ => break,
         }
     }
     if let Ok(entries) = std::fs::read_dir("/etc/netns") {
