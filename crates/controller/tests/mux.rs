@@ -221,8 +221,11 @@ fn link_cut_and_resumed_delivers_every_result_once() {
     let a = ch.send("ping 192.0.2.1").unwrap();
     let b = ch.send("ping 192.0.2.2").unwrap();
 
-    // The link drops. Meanwhile the VP measures (results queued on its side)
-    // and the client sends another command (queued on the controller's side).
+    // The link drops (`cut` returns once the VP has dropped it, so the next
+    // command cannot slip through on the old connection). Meanwhile the VP
+    // measures (results queued on its side) and the client sends another
+    // command (queued on the controller's side, or lost with the old
+    // connection and retransmitted on resume).
     vp.cut();
     vp.release();
     let t3 = ch.submit("ping 192.0.2.3").unwrap();

@@ -153,7 +153,8 @@ impl VpOpts {
 
 #[derive(Debug)]
 enum Cmd {
-    Cut,
+    /// Drop the connection; the sender is told once it is dropped.
+    Cut(tokio::sync::oneshot::Sender<()>),
     Reconnect,
     Release,
     Kill,
@@ -231,8 +232,15 @@ impl FakeVp {
     }
 
     /// Drops the TCP connection and stays away until [`FakeVp::reconnect`].
+    /// Returns once the VP task has dropped it: whatever the controller sends
+    /// from then on is lost with the connection and must be retransmitted on
+    /// resume. (Returning earlier let a command sent right after `cut` reach
+    /// the VP over the old connection, before the VP acted on the cut.)
     pub fn cut(&self) {
-        self.cmds.send(Cmd::Cut).unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.cmds.send(Cmd::Cut(tx)).unwrap();
+        rx.blocking_recv()
+            .expect("fake VP gone before cutting its link");
     }
 
     pub fn reconnect(&self) {
@@ -474,12 +482,13 @@ async fn run_vp(
         tokio::select! {
             cmd = cmds.recv() => match cmd {
                 None | Some(Cmd::Kill) => return,
-                Some(Cmd::Cut) => {
+                Some(Cmd::Cut(done)) => {
                     if let Some(mut s) = io.take() {
                         let _ = s.shutdown().await;
                     }
                     link.link_down();
                     want = false;
+                    let _ = done.send(());
                 }
                 Some(Cmd::Reconnect) => want = true,
                 Some(Cmd::Release) => {
