@@ -146,11 +146,13 @@ impl ChanState {
     }
 
     fn check_open(&self) -> Result<(), crate::Error> {
-        if let Some(e) = &self.end {
-            return Err(crate::Error::ChannelEnded(e.clone()));
-        }
+        // `done` first: the answer must not depend on whether the probe has
+        // finished the channel yet.
         if self.done_sent {
             return Err(crate::Error::DoneSent);
+        }
+        if let Some(e) = &self.end {
+            return Err(crate::Error::ChannelEnded(e.clone()));
         }
         Ok(())
     }
@@ -186,11 +188,13 @@ impl ChanState {
     }
 
     pub(crate) fn done(&mut self, out: &mut Vec<u8>) -> Result<(), crate::Error> {
-        if let Some(e) = &self.end {
-            return Err(crate::Error::ChannelEnded(e.clone()));
-        }
+        // A repeated `done` is a no-op, even once the first one has finished
+        // the channel.
         if self.done_sent {
             return Ok(());
+        }
+        if let Some(e) = &self.end {
+            return Err(crate::Error::ChannelEnded(e.clone()));
         }
         let t = self.ticket();
         self.session.send(&Request::Done, t, out)?;

@@ -158,6 +158,7 @@ impl Channel {
 
     /// Sends `done`: no more commands. The probe finishes the pending tasks,
     /// delivers their results and closes the channel ([`ChannelEnd::Finished`]).
+    /// Calling it again is a no-op, also once the channel has finished.
     pub fn done(&self) -> Result<(), Error> {
         self.with_chan(ChanState::done)
     }
