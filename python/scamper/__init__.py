@@ -5,6 +5,7 @@ Pillow provides `PIL`; `scamper.ScamperPing is vantage.ScamperPing`.
 """
 
 from vantage import (
+    AsyncCtrl as AsyncCtrl,
     ScamperAddr as ScamperAddr,
     ScamperCtrl as ScamperCtrl,
     ScamperCycle as ScamperCycle,
@@ -70,6 +71,7 @@ from vantage import (
 )
 
 __all__ = [
+    "AsyncCtrl",
     "ScamperAddr",
     "ScamperCtrl",
     "ScamperCycle",

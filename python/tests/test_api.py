@@ -58,11 +58,17 @@ def test_not_constructible(name):
         cls(1, x=2)
 
 
-def test_controller_names_say_what_is_missing():
-    with pytest.raises(NotImplementedError, match="ScamperCtrl.*client library"):
-        vantage.ScamperCtrl()
-    with pytest.raises(NotImplementedError):
-        scamper.ScamperCtrl(mux="/run/ark/mux")
+def test_controller_errors_are_clear():
+    ctrl = vantage.ScamperCtrl()
+    assert ctrl.instances() == [] and ctrl.vps() == [] and ctrl.is_done()
+    with pytest.raises(RuntimeError, match="no mux socket at /nonexistent/mux"):
+        scamper.ScamperCtrl(mux="/nonexistent/mux")
+    with pytest.raises(NotImplementedError, match="add_remote.*mux"):
+        scamper.ScamperCtrl(remote="/run/ark/vps/foo-192.0.2.1:31337")
+    with pytest.raises(RuntimeError, match="no connected ScamperInst"):
+        ctrl.do_ping("192.0.2.1")
+    with pytest.raises(NotImplementedError, match="do_ally"):
+        ctrl.do_ally("192.0.2.1", "192.0.2.2")
     e = vantage.ScamperInstError("got err from vp1: bad", None)
     assert isinstance(e, Exception) and str(e) == "got err from vp1: bad" and e.inst is None
 

@@ -9,8 +9,9 @@ this distribution provides the same objects under that name):
   ...) with every property of the reference, plus `to_dict()`/`to_json()`;
 - `ScamperAddr`, `ScamperList`, `ScamperCycle` and the `IntEnum`s.
 
-The controller side (`ScamperCtrl` and friends) is not wired in yet: those
-names exist and raise `NotImplementedError` (see `vantage._ctrl`).
+- the controller side: `ScamperCtrl` (a mux, a probe's control socket),
+  `ScamperVp`, `ScamperInst`, `ScamperTask`, `ScamperInstError`, `do_*`,
+  and `AsyncCtrl` for asyncio (see `vantage._ctrl` and docs/python.md).
 """
 
 from vantage._native import (
@@ -76,6 +77,7 @@ from vantage._enums import (
 )
 
 from vantage._ctrl import (
+    AsyncCtrl as AsyncCtrl,
     ScamperCtrl as ScamperCtrl,
     ScamperVp as ScamperVp,
     ScamperInst as ScamperInst,
@@ -85,6 +87,7 @@ from vantage._ctrl import (
 )
 
 __all__ = [
+    "AsyncCtrl",
     "ScamperAddr",
     "ScamperCtrl",
     "ScamperCycle",

@@ -18,9 +18,9 @@ from vantage._enums import (
 )
 
 from os import PathLike
-from typing import Any, SupportsIndex, final
+from typing import Any, SupportsFloat, SupportsIndex, final
 
-__all__ = ["ScamperAddr", "ScamperCycle", "ScamperDealias", "ScamperDealiasMidardiscRound", "ScamperDealiasProbe", "ScamperDealiasProbedef", "ScamperDealiasReply", "ScamperFile", "ScamperHost", "ScamperHostMX", "ScamperHostOPT", "ScamperHostOPTElem", "ScamperHostRR", "ScamperHostSOA", "ScamperHostSVCB", "ScamperHostSVCBParam", "ScamperHostTXT", "ScamperHttp", "ScamperHttpBuf", "ScamperIcmpExt", "ScamperIcmpExts", "ScamperIcmpMplsLabelStackEntry", "ScamperList", "ScamperNeighbourdisc", "ScamperOwamp", "ScamperPing", "ScamperPingReply", "ScamperPingReplyIPTS", "ScamperPingReplyIter", "ScamperSniff", "ScamperSniffPkt", "ScamperSting", "ScamperTbit", "ScamperTrace", "ScamperTraceHop", "ScamperTracePmtud", "ScamperTracePmtudNote", "ScamperTracelb", "ScamperTracelbLink", "ScamperTracelbNode", "ScamperTracelbProbe", "ScamperTracelbProbeset", "ScamperTracelbReply", "ScamperUdpprobe", "ScamperUdpprobeProbe", "ScamperUdpprobeReply"]
+__all__ = ["ScamperAddr", "ScamperCycle", "ScamperDealias", "ScamperDealiasMidardiscRound", "ScamperDealiasProbe", "ScamperDealiasProbedef", "ScamperDealiasReply", "ScamperFile", "ScamperHost", "ScamperHostMX", "ScamperHostOPT", "ScamperHostOPTElem", "ScamperHostRR", "ScamperHostSOA", "ScamperHostSVCB", "ScamperHostSVCBParam", "ScamperHostTXT", "ScamperHttp", "ScamperHttpBuf", "ScamperIcmpExt", "ScamperIcmpExts", "ScamperIcmpMplsLabelStackEntry", "ScamperList", "ScamperNeighbourdisc", "ScamperOwamp", "ScamperPing", "ScamperPingReply", "ScamperPingReplyIPTS", "ScamperPingReplyIter", "ScamperSniff", "ScamperSniffPkt", "ScamperSting", "ScamperTbit", "ScamperTrace", "ScamperTraceHop", "ScamperTracePmtud", "ScamperTracePmtudNote", "ScamperTracelb", "ScamperTracelbLink", "ScamperTracelbNode", "ScamperTracelbProbe", "ScamperTracelbProbeset", "ScamperTracelbReply", "ScamperUdpprobe", "ScamperUdpprobeProbe", "ScamperUdpprobeReply", "_Chan", "_Hub", "_Mux"]
 
 @final
 class ScamperAddr:
@@ -2975,4 +2975,105 @@ class ScamperUdpprobeReply:
     def rx(self, /) -> datetime.datetime | None:
         """
         When it arrived.
+        """
+
+@final
+class _Chan:
+    """
+    One channel to a probe (through a mux, or a probe's control socket).
+    """
+    def done(self, /) -> None:
+        """
+        Sends `done`: no more commands on this channel.
+        """
+    def events(self, /, inst: Any, limit: SupportsIndex = 4096) -> builtins.list[tuple]:
+        """
+        Every event waiting on the channel, without blocking, as tuples:
+        `("more",)`, `("accepted", ticket, task)`, `("meta", obj)`,
+        `("result", ticket, task, obj, inprog)` (`obj` an exception when the
+        record cannot be converted), `("failed", ticket, task, kind, end,
+        message)` (`kind` `rejected|ended|undecodable`, `end` the channel end
+        kind or `None`), `("ended", end, message)`. Result objects get `inst`.
+        After the last event the hub is woken by the next one.
+        """
+    def halt(self, /, task: SupportsIndex) -> None:
+        """
+        Asks the probe to halt task `task` (in the background: its answer is
+        not awaited; the task's result still arrives as usual).
+        """
+    def pending(self, /) -> int:
+        """
+        Commands sent whose task has not ended.
+        """
+    def submit(self, /, command: str) -> int:
+        """
+        Sends a measurement command without waiting; returns its ticket.
+        """
+    @staticmethod
+    def tcp(addr: str, port: SupportsIndex, hub: _Hub) -> _Chan:
+        """
+        Connects to a probe's TCP control port and attaches.
+        """
+    @staticmethod
+    def unix(path: str, hub: _Hub) -> _Chan:
+        """
+        Connects to a probe's unix control socket and attaches.
+        """
+
+@final
+class _Hub:
+    """
+    The wakeup point of one ctrl: every channel's waker points here.
+    """
+    def __new__(cls, /) -> _Hub:
+        """
+        A new hub.
+        """
+    def drain(self, /) -> None:
+        """
+        Empties the wakeup socket and clears the flag.
+        """
+    def fileno(self, /) -> int:
+        """
+        The file descriptor that becomes readable when the hub is woken (for
+        `asyncio`'s `add_reader`); call `drain()` when it is.
+        """
+    def notify(self, /) -> None:
+        """
+        Wakes the hub by hand (a waiting `wait` returns `True`).
+        """
+    def wait(self, /, timeout: SupportsFloat | SupportsIndex | None = None) -> bool:
+        """
+        Waits until something happened on a channel (`True`) or `timeout`
+        seconds passed (`False`; `None` waits without limit). Releases the GIL
+        and checks for signals every 100 ms, so Ctrl-C interrupts it.
+        """
+
+@final
+class _Mux:
+    """
+    A connection to a mux socket.
+    """
+    def close(self, /) -> None:
+        """
+        Closes the connection: every channel opened through it ends.
+        """
+    @staticmethod
+    def connect(path: str, timeout: SupportsFloat | SupportsIndex = 10.0) -> _Mux:
+        """
+        Connects to the mux socket at `path` and reads its VP list, waiting at
+        most `timeout` seconds for it.
+        """
+    def is_connected(self, /) -> bool:
+        """
+        Whether the connection to the controller is up.
+        """
+    def open(self, /, vp_id: SupportsIndex, hub: _Hub) -> _Chan:
+        """
+        Opens a channel to VP `vp_id`; its events wake `hub`.
+        """
+    def vps(self, /) -> builtins.list[dict]:
+        """
+        The VPs connected now, as dicts of their metadata (`id`, `name`,
+        `ipv4`, `asn4`, `latlong`, `cc`, `tags`, ...).
         """

@@ -9,12 +9,17 @@
 //! (addresses to `ScamperAddr`, times to aware UTC `datetime`s, durations to
 //! `timedelta`s, codes to the `IntEnum`s of `vantage._enums`).
 //!
-//! What it is not: the controller side (`ScamperCtrl`, `ScamperInst`,
-//! `ScamperVp`, `ScamperTask`, `do_*`), which comes with the Rust client
-//! library; the pure-Python package `python/vantage` holds placeholders for
-//! those that raise `NotImplementedError`. Nothing here measures or opens
-//! sockets. The Python package (`python/vantage`, `python/scamper`) re-exports
-//! these classes; users import those, never `_native` directly.
+//! The controller side (`ScamperCtrl`, `ScamperInst`, `ScamperVp`,
+//! `ScamperTask`, `do_*`, `AsyncCtrl`) is written in Python
+//! (`python/vantage/_ctrl.py`) over three small native handles in `ctrl`:
+//! `_Hub` (the wakeup point: condition variable for blocking waits that
+//! release the GIL, socketpair for asyncio), `_Mux` (a `vantage-client`
+//! `MuxClient`) and `_Chan` (a `Channel`: submit, halt, done, drain events
+//! as tuples with results already converted).
+//!
+//! What it is not: nothing here measures; the only sockets are the client
+//! library's connections to a mux or a probe's control socket. The Python
+//! package (`python/vantage`, `python/scamper`) re-exports these classes; users import those, never `_native` directly.
 //!
 //! Cargo features: `python` (default) is the module itself; without it only
 //! the pure-Rust parts are built (text rendering, HTTP header parsing and the
@@ -30,6 +35,8 @@
 mod addr;
 #[cfg(feature = "python")]
 mod conv;
+#[cfg(feature = "python")]
+mod ctrl;
 #[cfg(feature = "python")]
 mod dealias;
 #[cfg(feature = "python")]
@@ -76,6 +83,8 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod _native {
     #[pymodule_export]
     use crate::addr::ScamperAddr;
+    #[pymodule_export]
+    use crate::ctrl::{Chan, Hub, Mux};
     #[pymodule_export]
     use crate::dealias::{
         ScamperDealias, ScamperDealiasMidardiscRound, ScamperDealiasProbe, ScamperDealiasProbedef,
