@@ -70,17 +70,36 @@ impl HostRun {
 /// Runs the `host` command `spec`. A command that relied on the default nameserver goes
 /// to the environment's resolver if it has one (the probe fills both from the same place).
 pub async fn run<P: Pacing>(spec: &HostSpec, env: &AppEnv<P>) -> HostRun {
+    run_until(spec, env, std::future::pending()).await
+}
+
+/// [`run`], ended early when `halt` completes: the result then keeps the attempts made so
+/// far and stops with `halted`.
+pub async fn run_until<P: Pacing>(
+    spec: &HostSpec,
+    env: &AppEnv<P>,
+    halt: impl Future<Output = ()>,
+) -> HostRun {
     let mut req = DnsRequest::from_spec(spec);
     if req.default_server
         && let Some(r) = env.resolver
     {
         req.server = r;
     }
-    run_request(&req, env).await
+    run_request_until(&req, env, halt).await
 }
 
 /// Runs one DNS measurement described by `req`.
 pub async fn run_request<P: Pacing>(req: &DnsRequest, env: &AppEnv<P>) -> HostRun {
+    run_request_until(req, env, std::future::pending()).await
+}
+
+/// [`run_request`], ended early (stop reason `halted`) when `halt` completes.
+pub async fn run_request_until<P: Pacing>(
+    req: &DnsRequest,
+    env: &AppEnv<P>,
+    halt: impl Future<Output = ()>,
+) -> HostRun {
     let stamper = Stamper::start(env.clock.as_ref());
     let mut flags = HostFlags::empty();
     flags.set(HostFlags::NORECURSE, !req.recursion_desired);
@@ -109,12 +128,21 @@ pub async fn run_request<P: Pacing>(req: &DnsRequest, env: &AppEnv<P>) -> HostRu
         ignored: 0,
     };
     let server = SocketAddr::new(req.server, req.port);
-    let outcome = if req.tcp {
-        run_tcp(req, env, server, &stamper, &mut run).await
-    } else {
-        run_udp(req, env, server, &stamper, &mut run).await
+    let outcome = {
+        let exchange = async {
+            if req.tcp {
+                run_tcp(req, env, server, &stamper, &mut run).await
+            } else {
+                run_udp(req, env, server, &stamper, &mut run).await
+            }
+        };
+        tokio::select! {
+            o = exchange => o,
+            () = halt => Outcome::Halted,
+        }
     };
     let (stop, err) = match outcome {
+        Outcome::Halted => (HostStop::Halted, None),
         Outcome::Answered => match run.answered().and_then(|(_, a)| a.error.clone()) {
             Some(e) => (HostStop::Error, Some(e)),
             None => (HostStop::Done, None),
@@ -128,6 +156,7 @@ pub async fn run_request<P: Pacing>(req: &DnsRequest, env: &AppEnv<P>) -> HostRu
 }
 
 enum Outcome {
+    Halted,
     Answered,
     TimedOut,
     Failed(String),

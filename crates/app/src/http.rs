@@ -137,6 +137,16 @@ pub async fn run<P: Pacing>(spec: &HttpSpec, env: &AppEnv<P>) -> HttpRun {
     run_request(&HttpRequest::from_spec(spec), env).await
 }
 
+/// [`run`], ended early when `halt` completes: the result keeps what was exchanged so far
+/// and stops with `halted`.
+pub async fn run_until<P: Pacing>(
+    spec: &HttpSpec,
+    env: &AppEnv<P>,
+    halt: impl Future<Output = ()>,
+) -> HttpRun {
+    run_request_until(&HttpRequest::from_spec(spec), env, halt).await
+}
+
 /// What the taps and the exchange record, shared with the I/O wrappers.
 #[derive(Debug, Default)]
 struct Shared {
@@ -261,6 +271,15 @@ struct Exchange {
 
 /// Runs one HTTP measurement described by `req`.
 pub async fn run_request<P: Pacing>(req: &HttpRequest, env: &AppEnv<P>) -> HttpRun {
+    run_request_until(req, env, std::future::pending()).await
+}
+
+/// [`run_request`], ended early (stop reason `halted`) when `halt` completes.
+pub async fn run_request_until<P: Pacing>(
+    req: &HttpRequest,
+    env: &AppEnv<P>,
+    halt: impl Future<Output = ()>,
+) -> HttpRun {
     let stamper = Stamper::start(env.clock.as_ref());
     let deadline = Instant::now() + req.max_time;
     let mut flags = HttpFlags::empty();
@@ -311,22 +330,28 @@ pub async fn run_request<P: Pacing>(req: &HttpRequest, env: &AppEnv<P>) -> HttpR
     }));
     let mut ex = Exchange::default();
     let tls_seen = Arc::new(Mutex::new(TlsInfo::default()));
-    let outcome = timeout_at(
-        deadline,
-        connect_and_fetch(req, env, &stamper, &shared, &tls_seen, &mut run, &mut ex),
-    )
-    .await;
+    let outcome = {
+        let fetch = timeout_at(
+            deadline,
+            connect_and_fetch(req, env, &stamper, &shared, &tls_seen, &mut run, &mut ex),
+        );
+        tokio::select! {
+            o = fetch => Some(o),
+            () = halt => None,
+        }
+    };
     let (stop, err) = match outcome {
-        Err(_) => (
+        None => (HttpStop::Halted, None),
+        Some(Err(_)) => (
             HttpStop::Timeout,
             Some(format!("no complete response within {:?}", req.max_time)),
         ),
-        Ok(Ok(())) if ex.capped => (
+        Some(Ok(Ok(()))) if ex.capped => (
             HttpStop::Done,
             Some(format!("body cut at the cap of {} bytes", req.max_body)),
         ),
-        Ok(Ok(())) => (HttpStop::Done, None),
-        Ok(Err(Stop(s, e))) => (s, Some(e)),
+        Some(Ok(Ok(()))) => (HttpStop::Done, None),
+        Some(Ok(Err(Stop(s, e)))) => (s, Some(e)),
     };
     if req.url.https {
         run.tls = Some(

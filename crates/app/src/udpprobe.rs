@@ -49,6 +49,16 @@ struct Received {
 
 /// Runs the `udpprobe` command `spec`.
 pub async fn run<P: Pacing>(spec: &UdpprobeSpec, env: &AppEnv<P>) -> UdpprobeRun {
+    run_until(spec, env, std::future::pending()).await
+}
+
+/// [`run`], ended early when `halt` completes: the result keeps the probes sent and the
+/// replies received so far and stops with `halted`.
+pub async fn run_until<P: Pacing>(
+    spec: &UdpprobeSpec,
+    env: &AppEnv<P>,
+    halt: impl Future<Output = ()>,
+) -> UdpprobeRun {
     let stamper = Stamper::start(env.clock.as_ref());
     let start = Instant::now();
     let src = spec.src.or_else(|| env.source_for(spec.dst));
@@ -81,80 +91,88 @@ pub async fn run<P: Pacing>(spec: &UdpprobeSpec, env: &AppEnv<P>) -> UdpprobeRun
     let mut sockets: Vec<UdpSocket> = Vec::new();
     let mut last_tx = start;
     let mut buf = vec![0u8; 65536];
-    let stop = loop {
-        // Send the next probe if it is due (or first).
-        let next = sockets.len();
-        if next < usize::from(spec.probe_count) {
-            let due = start + spec.wait_probe * next as u32;
-            if Instant::now() >= due {
-                let sport = if spec.probe_count == 1 { spec.sport } else { 0 };
-                let sock = match net::udp_bound(src, sport, spec.dst).map_err(|e| e.to_string()) {
-                    Ok(s) => s,
-                    Err(e) => break Err(e),
-                };
-                enable_pktinfo(&sock, spec.dst);
-                if run.udpprobe.src.is_none() {
-                    // Learn the source address the kernel will use.
-                    run.udpprobe.src = local_source(spec.dst).map(Addr::from);
-                }
-                env.pacer.permit().await;
-                let tx = Instant::now();
-                if let Err(e) = sock.send_to(&spec.payload, dst).await {
-                    break Err(format!("cannot send to {dst}: {e}"));
-                }
-                last_tx = tx;
-                let port = sock.local_addr().map_or(0, |a| a.port());
-                if next == 0 {
-                    // Warts (and scamper) take probe 0's transmit time as the start time.
-                    run.udpprobe.start = stamper.at(tx);
-                }
-                run.udpprobe.probes.push(UdpprobeProbe {
-                    tx: stamper.at(tx),
-                    sport: port,
-                    replies: Vec::new(),
-                });
-                run.sources.push(Vec::new());
-                sockets.push(sock);
-                continue;
-            }
-        }
-        let deadline = if next < usize::from(spec.probe_count) {
-            start + spec.wait_probe * next as u32
-        } else {
-            last_tx + spec.wait_timeout
-        };
-        tokio::select! {
-            () = sleep_until(deadline) => {
-                if next >= usize::from(spec.probe_count) {
-                    break Ok(());
-                }
-            }
-            got = recv_any(&sockets, &mut buf) => {
-                match got {
-                    Ok(r) if run.udpprobe.probes[r.probe].replies.len() >= MAX_REPLIES => {
-                        run.dropped += 1;
+    let probing = async {
+        loop {
+            // Send the next probe if it is due (or first).
+            let next = sockets.len();
+            if next < usize::from(spec.probe_count) {
+                let due = start + spec.wait_probe * next as u32;
+                if Instant::now() >= due {
+                    let sport = if spec.probe_count == 1 { spec.sport } else { 0 };
+                    let sock = match net::udp_bound(src, sport, spec.dst).map_err(|e| e.to_string())
+                    {
+                        Ok(s) => s,
+                        Err(e) => break Err(e),
+                    };
+                    enable_pktinfo(&sock, spec.dst);
+                    if run.udpprobe.src.is_none() {
+                        // Learn the source address the kernel will use.
+                        run.udpprobe.src = local_source(spec.dst).map(Addr::from);
                     }
-                    Ok(r) => {
-                        let rx = stamper.now();
-                        run.sources[r.probe].push(r.from);
-                        run.udpprobe.probes[r.probe].replies.push(UdpprobeReply {
-                            rx,
-                            data: r.data,
-                            ifname: r.ifname,
-                        });
-                        let answered = run.udpprobe.probes.iter().filter(|p| !p.replies.is_empty()).count();
-                        if spec.exit_first && answered >= usize::from(spec.stop_count.max(1)) {
-                            break Ok(());
+                    env.pacer.permit().await;
+                    let tx = Instant::now();
+                    if let Err(e) = sock.send_to(&spec.payload, dst).await {
+                        break Err(format!("cannot send to {dst}: {e}"));
+                    }
+                    last_tx = tx;
+                    let port = sock.local_addr().map_or(0, |a| a.port());
+                    if next == 0 {
+                        // Warts (and scamper) take probe 0's transmit time as the start time.
+                        run.udpprobe.start = stamper.at(tx);
+                    }
+                    run.udpprobe.probes.push(UdpprobeProbe {
+                        tx: stamper.at(tx),
+                        sport: port,
+                        replies: Vec::new(),
+                    });
+                    run.sources.push(Vec::new());
+                    sockets.push(sock);
+                    continue;
+                }
+            }
+            let deadline = if next < usize::from(spec.probe_count) {
+                start + spec.wait_probe * next as u32
+            } else {
+                last_tx + spec.wait_timeout
+            };
+            tokio::select! {
+                () = sleep_until(deadline) => {
+                    if next >= usize::from(spec.probe_count) {
+                        break Ok(());
+                    }
+                }
+                got = recv_any(&sockets, &mut buf) => {
+                    match got {
+                        Ok(r) if run.udpprobe.probes[r.probe].replies.len() >= MAX_REPLIES => {
+                            run.dropped += 1;
                         }
+                        Ok(r) => {
+                            let rx = stamper.now();
+                            run.sources[r.probe].push(r.from);
+                            run.udpprobe.probes[r.probe].replies.push(UdpprobeReply {
+                                rx,
+                                data: r.data,
+                                ifname: r.ifname,
+                            });
+                            let answered = run.udpprobe.probes.iter().filter(|p| !p.replies.is_empty()).count();
+                            if spec.exit_first && answered >= usize::from(spec.stop_count.max(1)) {
+                                break Ok(());
+                            }
+                        }
+                        Err(e) => break Err(e),
                     }
-                    Err(e) => break Err(e),
                 }
             }
         }
     };
+    let stop = tokio::select! {
+        s = probing => Some(s),
+        () = halt => None,
+    };
     match stop {
-        Ok(()) => run.udpprobe.stop_reason = UdpprobeStop::Done,
-        Err(e) => {
+        None => run.udpprobe.stop_reason = UdpprobeStop::Halted,
+        Some(Ok(())) => run.udpprobe.stop_reason = UdpprobeStop::Done,
+        Some(Err(e)) => {
             run.udpprobe.stop_reason = UdpprobeStop::Error;
             run.udpprobe.errmsg = Some(e);
         }

@@ -9,6 +9,7 @@ use vantage_command::{Command, Context};
 use vantage_engine::{MeasurementSpec, TaskId};
 use vantage_model::Record;
 
+use crate::apptasks::AppCommand;
 use crate::config::check_pps;
 use crate::error::{ConfigError, SubmitError, TaskError};
 
@@ -17,6 +18,8 @@ use crate::error::{ConfigError, SubmitError, TaskError};
 pub(crate) enum Control {
     /// Start a measurement.
     Submit(TaskId, Box<MeasurementSpec>),
+    /// Start an application-layer measurement (`host`, `http`, `udpprobe`).
+    SubmitApp(TaskId, Box<AppCommand>),
     /// Halt a running task (it ends with what it has).
     Halt(TaskId),
     /// Change the packet rate.
@@ -31,7 +34,8 @@ pub(crate) enum Control {
 pub struct TaskOutput {
     /// The id [`ProberHandle::submit`] returned.
     pub task: TaskId,
-    /// The measurement ([`Record::Ping`] or [`Record::Trace`]; halted and failed
+    /// The measurement ([`Record::Ping`], [`Record::Trace`], [`Record::Host`],
+    /// [`Record::Http`] or [`Record::Udpprobe`]; halted and failed
     /// measurements say so in their stop reason), or why the task never started.
     pub result: Result<Record, TaskError>,
     /// This is a snapshot of a task still running (stop reason `inprogress`), sent after
@@ -148,6 +152,14 @@ impl ProberHandle {
     /// Starts a measurement and returns its task id at once; the result arrives on
     /// [`Results`] with that id.
     pub fn submit(&self, command: Command) -> Result<TaskId, SubmitError> {
+        let command = match AppCommand::try_from_command(command) {
+            Ok(app) => {
+                let id = TaskId(self.shared.next_task.fetch_add(1, Ordering::Relaxed));
+                self.send(Control::SubmitApp(id, Box::new(app)))?;
+                return Ok(id);
+            }
+            Err(command) => command,
+        };
         let kind = command.kind();
         let spec = MeasurementSpec::try_from(command)
             .map_err(|_| SubmitError::Unsupported(kind.as_str()))?;

@@ -63,12 +63,16 @@
 //! [`ControlServer::with_policy`] judges every command of the control socket and remote
 //! channels against a `vantage_policy::Policy` and caps the rate; per-packet checks
 //! (`Policy::check_packet`), policy reloads and privilege dropping are later work. It
-//! measures what the engine measures (ping and traceroute); other commands (DNS, HTTP,
-//! UDP probes) are refused at submission. It builds and parses no packets itself (that is
+//! measures ping and traceroute through the engine, and DNS (`host`), HTTP(S) (`http`) and
+//! UDP probes (`udpprobe`) as `vantage-app` tasks on its runtime over ordinary sockets
+//! (their results come on the same stream; `host` without `-s` asks the first nameserver
+//! of `/etc/resolv.conf`); other commands are refused at submission. It builds and parses
+//! no packets itself (that is
 //! `vantage-wire` through the engine) and makes no system calls of its own (that is
 //! `vantage-sys`). Command-line parsing lives in `vantage-cli`.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod apptasks;
 mod config;
 mod error;
 #[doc(hidden)]
@@ -203,7 +207,9 @@ impl Prober {
         let (ctl_tx, ctl) = mpsc::unbounded_channel();
         let (out, out_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared::new());
-        let handle = ProberHandle::new(ctl_tx, Arc::clone(&shared), Context::new(config.pid));
+        let resolver = vantage_app::env::system_resolver(std::path::Path::new("/etc/resolv.conf"));
+        let ctx = Context::new(config.pid).with_nameserver(resolver);
+        let handle = ProberHandle::new(ctl_tx, Arc::clone(&shared), ctx);
         let prober = Self {
             config,
             ctl,

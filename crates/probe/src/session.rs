@@ -478,6 +478,18 @@ impl Session {
                 t.list = Some(Arc::clone(&o.list));
                 t.cycle = Some(Arc::clone(&o.cycle));
             }
+            Record::Host(h) => {
+                h.list = Some(Arc::clone(&o.list));
+                h.cycle = Some(Arc::clone(&o.cycle));
+            }
+            Record::Http(h) => {
+                h.list = Some(Arc::clone(&o.list));
+                h.cycle = Some(Arc::clone(&o.cycle));
+            }
+            Record::Udpprobe(u) => {
+                u.list = Some(Arc::clone(&o.list));
+                u.cycle = Some(Arc::clone(&o.cycle));
+            }
             _ => {}
         }
         match o.format {

@@ -25,6 +25,7 @@ use vantage_engine::{
 use vantage_model::Record;
 use vantage_sys::{BatchSent, Family, Protocol};
 
+use crate::apptasks::AppTasks;
 use crate::config::ProberConfig;
 use crate::error::TaskError;
 use crate::handle::{Control, Shared, TaskOutput};
@@ -53,6 +54,8 @@ enum Wake {
     Rx(usize, Result<usize, vantage_sys::Error>),
     /// A blocked send socket accepted packets (or failed).
     Tx(usize, Result<BatchSent, vantage_sys::Error>),
+    /// An app task (`host`, `http`, `udpprobe`) finished.
+    App(TaskId, Record),
     Timer,
 }
 
@@ -73,6 +76,7 @@ pub(crate) struct Shell {
     sent: u64,
     send_errors: u64,
     received: u64,
+    apps: AppTasks,
 }
 
 impl Shell {
@@ -88,6 +92,8 @@ impl Shell {
             burst: config.burst,
             seed: config.seed_value(),
         })?;
+        let resolver = vantage_app::env::system_resolver(std::path::Path::new("/etc/resolv.conf"));
+        let apps = AppTasks::new(config.pps, config.burst, resolver)?;
         let sockets = Sockets::new(
             config.recv_buffer_bytes(),
             config.send_buffer,
@@ -111,6 +117,7 @@ impl Shell {
             sent: 0,
             send_errors: 0,
             received: 0,
+            apps,
         })
     }
 
@@ -124,6 +131,7 @@ impl Shell {
             self.transmit(now);
             self.publish();
             self.deliver();
+            self.deliver_apps();
             if self.done() {
                 break;
             }
@@ -134,6 +142,7 @@ impl Shell {
                 Wake::Control(None) => self.ctl_open = false,
                 Wake::Rx(i, r) => self.received_batch(i, r.is_ok(), Instant::now()),
                 Wake::Tx(i, r) => self.sent_batch(i, r, Instant::now()),
+                Wake::App(id, record) => self.app_finished(id, record),
                 Wake::Timer => {}
             }
         }
@@ -163,6 +172,7 @@ impl Shell {
         let [r0, r1, r2, r3, r4, r5] = &mut self.sockets.rx;
         let [t0, t1] = &mut self.sockets.tx;
         let ctl = &mut self.ctl;
+        let apps = &mut self.apps;
         let ctl_open = self.ctl_open && !self.shutting_down;
         let per_call = self.config.send_batch;
         let sleep = async {
@@ -182,6 +192,7 @@ impl Shell {
             r = recv_on(r5.as_mut()) => Wake::Rx(5, r),
             r = send_on(t0.as_mut(), per_call) => Wake::Tx(0, r),
             r = send_on(t1.as_mut(), per_call) => Wake::Tx(1, r),
+            (id, record) = apps.recv() => Wake::App(id, record),
             () = sleep => Wake::Timer,
         }
     }
@@ -217,11 +228,22 @@ impl Shell {
                     self.fail(id, e);
                 }
             }
+            Control::SubmitApp(id, cmd) => {
+                if self.shutting_down {
+                    self.fail(id, TaskError::Shutdown);
+                } else {
+                    self.apps.start(id, *cmd);
+                    self.running.insert(id);
+                    self.shared.tasks_started.fetch_add(1, Ordering::Relaxed);
+                }
+            }
             Control::Halt(id) => {
                 self.engine.cancel(id);
+                self.apps.halt(id);
             }
             Control::SetRate(pps) => {
                 if self.engine.set_rate(pps, self.config.burst).is_ok() {
+                    self.apps.set_rate(pps, self.config.burst);
                     self.config.pps = pps;
                     if self.config.recv_buffer.is_none() {
                         let bytes = self.config.recv_buffer_bytes();
@@ -235,6 +257,7 @@ impl Shell {
                 for id in ids {
                     self.engine.cancel(id);
                 }
+                self.apps.halt_all();
                 self.ctl.close();
                 self.drain_control();
             }
@@ -521,6 +544,26 @@ impl Shell {
         for out in done {
             let _ = self.out.send(out);
         }
+    }
+
+    /// Passes on the results of app tasks that finished meanwhile.
+    fn deliver_apps(&mut self) {
+        while let Some((id, record)) = self.apps.try_recv() {
+            self.app_finished(id, record);
+        }
+    }
+
+    /// App task `id` finished with `record`.
+    fn app_finished(&mut self, id: TaskId, record: Record) {
+        self.apps.finished(id);
+        self.running.remove(&id);
+        self.shared.tasks_finished.fetch_add(1, Ordering::Relaxed);
+        self.publish();
+        let _ = self.out.send(TaskOutput {
+            task: id,
+            result: Ok(record),
+            partial: false,
+        });
     }
 
     /// Copies the counters where handles read them.
