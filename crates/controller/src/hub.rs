@@ -420,6 +420,10 @@ impl Hub {
                         }
                     }
                 }
+                ControllerEvent::Meta(_) => {}
+                ControllerEvent::BadMeta(why) => {
+                    warn!(vp = id.0, "VP metadata ignored: {why}");
+                }
                 ControllerEvent::ChannelFinished(c) => {
                     let Some((m, mc)) = vp.chans.remove(&c) else {
                         continue;

@@ -218,6 +218,23 @@ pub fn proto_meta(data: &[u8]) {
     }
 }
 
+/// `proto_vp_meta`: the VP metadata stream of the reserved remote channel
+/// (policy publication); whatever decodes re-encodes to the same publication.
+pub fn proto_vp_meta(data: &[u8]) {
+    let (a, b) = split(data);
+    let mut d = crate::remote::VpMetaDecoder::default();
+    let mut got = d.feed(a).unwrap_or_default();
+    got.extend(d.feed(b).unwrap_or_default());
+    for m in got {
+        let mut again = crate::remote::VpMetaDecoder::default();
+        // Lossy UTF-8 decoding may change bytes once; the result is then stable.
+        let once = again
+            .feed(&m.encode())
+            .unwrap_or_else(|e| panic!("re-decodes: {e}"));
+        assert_eq!(once, vec![m]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -258,5 +275,10 @@ mod tests {
     #[test]
     fn replay_proto_meta() {
         replay("proto_meta", super::proto_meta);
+    }
+
+    #[test]
+    fn replay_proto_vp_meta() {
+        replay("proto_vp_meta", super::proto_vp_meta);
     }
 }

@@ -340,6 +340,9 @@ fn scamper_vp_against_our_controller() {
                     client.feed_eof();
                     finished = true;
                 }
+                ControllerEvent::Meta(_) | ControllerEvent::BadMeta(_) => {
+                    panic!("scamper sent Vantage VP metadata: {e:?}")
+                }
             }
         }
         while let Some(e) = client.poll() {

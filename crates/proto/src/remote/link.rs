@@ -11,6 +11,131 @@ pub const ABORT_AFTER: Duration = Duration::from_secs(60);
 /// The controller drops a connection that has not said hello this long after accept.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The liveness timers of one end of a link (§4.2): when to send KEEPALIVE and
+/// when to declare a silent peer dead. The defaults are scamper's (30 s, 60 s);
+/// tests and deployments behind NATs that drop idle flows may shorten them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Timers {
+    /// Send KEEPALIVE when nothing was written for this long (GO mode only).
+    pub keepalive: Duration,
+    /// Declare the link dead when nothing was read for this long.
+    pub silence: Duration,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Self {
+            keepalive: KEEPALIVE_AFTER,
+            silence: ABORT_AFTER,
+        }
+    }
+}
+
+/// The reserved channel that carries Vantage's VP metadata (the VP's policy
+/// and its hash) from a Vantage probe to the controller: reliable data frames
+/// on a channel the controller never opens. Old controllers drop data for a
+/// channel they do not know (after acknowledging it); the controller never
+/// sends on it, so old VPs never see it. See [`VpMeta`].
+pub const META_CHANNEL: ChannelId = ChannelId(u32::MAX);
+
+/// Longest value accepted in a [`VpMeta`] record (a policy is a few KiB).
+pub const MAX_META_VALUE: usize = 1 << 20;
+
+/// What a Vantage probe tells the controller about itself on [`META_CHANNEL`],
+/// once per new session. The byte stream is a sequence of records
+/// `KEY SP LEN LF` followed by `LEN` bytes of value and an `LF`; the keys
+/// known today are `policy` (the policy file's text, UTF-8) and `policy-hash`
+/// (its hash, lowercase hex); unknown keys are skipped; the record `end 0`
+/// closes one publication.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct VpMeta {
+    /// The VP policy's text, as the probe loaded it.
+    pub policy: Option<String>,
+    /// The policy's hash (the probe's choice of hash, documented with it).
+    pub policy_hash: Option<String>,
+}
+
+impl VpMeta {
+    /// The bytes of one publication.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut rec = |k: &str, v: &[u8]| {
+            out.extend_from_slice(format!("{k} {}\n", v.len()).as_bytes());
+            out.extend_from_slice(v);
+            out.push(b'\n');
+        };
+        if let Some(h) = &self.policy_hash {
+            rec("policy-hash", h.as_bytes());
+        }
+        if let Some(p) = &self.policy {
+            rec("policy", p.as_bytes());
+        }
+        rec("end", b"");
+        out
+    }
+}
+
+/// Reassembles [`VpMeta`] publications from the bytes of [`META_CHANNEL`].
+#[derive(Debug, Clone, Default)]
+pub struct VpMetaDecoder {
+    buf: Vec<u8>,
+    cur: VpMeta,
+    failed: bool,
+}
+
+impl VpMetaDecoder {
+    /// Adds bytes; returns every publication completed by them. A malformed
+    /// stream yields [`Error::BadMeta`] once, then nothing more.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<VpMeta>, Error> {
+        if self.failed {
+            return Ok(Vec::new());
+        }
+        self.buf.extend_from_slice(bytes);
+        let mut done = Vec::new();
+        loop {
+            let Some(nl) = self.buf.iter().position(|&b| b == b'\n') else {
+                if self.buf.len() > 64 {
+                    return Err(self.fail("record header longer than 64 bytes"));
+                }
+                return Ok(done);
+            };
+            let head = std::str::from_utf8(&self.buf[..nl]).map_err(|_| ());
+            let Some((key, len)) = head
+                .ok()
+                .and_then(|h| h.split_once(' '))
+                .and_then(|(k, l)| Some((k.to_owned(), l.parse::<usize>().ok()?)))
+            else {
+                return Err(self.fail("record header is not `KEY LEN`"));
+            };
+            if len > MAX_META_VALUE {
+                return Err(self.fail("value longer than 1 MiB"));
+            }
+            let total = nl + 1 + len + 1;
+            if self.buf.len() < total {
+                return Ok(done);
+            }
+            if self.buf[total - 1] != b'\n' {
+                return Err(self.fail("value not followed by a line feed"));
+            }
+            let value = self.buf[nl + 1..nl + 1 + len].to_vec();
+            self.buf.drain(..total);
+            let text = || String::from_utf8_lossy(&value).into_owned();
+            match key.as_str() {
+                "policy" => self.cur.policy = Some(text()),
+                "policy-hash" => self.cur.policy_hash = Some(text()),
+                "end" => done.push(std::mem::take(&mut self.cur)),
+                _ => {}
+            }
+        }
+    }
+
+    fn fail(&mut self, why: &'static str) -> Error {
+        self.failed = true;
+        self.buf = Vec::new();
+        Error::BadMeta(why)
+    }
+}
+
 /// How long a VP waits before reconnecting (§4.3): immediately after a silence
 /// timeout, otherwise 30 s plus `jitter` seconds (taken modulo 32, so pass any
 /// random number).
@@ -33,6 +158,7 @@ struct Core {
     go: bool,
     last_read: Option<Instant>,
     last_write: Option<Instant>,
+    timers: Timers,
 }
 
 impl Core {
@@ -132,7 +258,10 @@ impl Core {
     }
 
     fn reset(&mut self) {
-        *self = Self::default();
+        *self = Self {
+            timers: self.timers,
+            ..Self::default()
+        };
     }
 
     fn poll_transmit(&mut self, now: Instant) -> Option<Frame> {
@@ -142,12 +271,12 @@ impl Core {
     }
 
     fn abort_at(&self) -> Option<Instant> {
-        self.last_read.map(|t| t + ABORT_AFTER)
+        self.last_read.map(|t| t + self.timers.silence)
     }
 
     fn keepalive_at(&self) -> Option<Instant> {
         if self.go {
-            self.last_write.map(|t| t + KEEPALIVE_AFTER)
+            self.last_write.map(|t| t + self.timers.keepalive)
         } else {
             None
         }
@@ -162,7 +291,7 @@ impl Core {
 
     fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
         if self.abort_at().is_some_and(|t| now >= t) {
-            return Err(Error::Silent(ABORT_AFTER));
+            return Err(Error::Silent(self.timers.silence));
         }
         if self.keepalive_at().is_some_and(|t| now >= t) && self.out.is_empty() {
             self.send_unreliable(&ControlMsg::Keepalive);
@@ -262,6 +391,25 @@ impl VpLink {
             highest_channel: 0,
             events: VecDeque::new(),
         })
+    }
+
+    /// Replaces the liveness timers (default [`Timers::default`]).
+    pub fn set_timers(&mut self, timers: Timers) {
+        self.core.timers = timers;
+    }
+
+    /// Queues a [`VpMeta`] publication on [`META_CHANNEL`] (reliable, so it
+    /// survives a resume). Call it after [`VpEvent::Established`]; only a
+    /// Vantage controller reads it.
+    pub fn publish_meta(&mut self, meta: &VpMeta) -> Result<(), Error> {
+        if self.state != VpState::Go {
+            return Err(Error::WrongState {
+                action: "publish metadata",
+                state: "before the session is established",
+            });
+        }
+        self.core.send_data(META_CHANNEL, &meta.encode());
+        Ok(())
     }
 
     /// Where the link stands.
@@ -439,7 +587,7 @@ impl VpLink {
                 }
             }
             Message::Control(ControlMsg::ChannelNew(c)) => {
-                if c.is_control() {
+                if c.is_control() || c == META_CHANNEL {
                     return Err(Error::ZeroChannel(MsgType::ChannelNew));
                 }
                 if self.channels.contains_key(&c) {
@@ -622,6 +770,11 @@ pub enum ControllerEvent {
     /// The VP closed a channel (tell the user: CHANNEL_CLOSE on the mux, or close
     /// its per-VP socket after writing what is queued).
     ChannelFinished(ChannelId),
+    /// A Vantage VP published its metadata on [`META_CHANNEL`].
+    Meta(VpMeta),
+    /// The VP's metadata stream is malformed (further metadata is ignored; the
+    /// link itself is fine).
+    BadMeta(String),
 }
 
 /// The controller's record of one VP session (sc_remoted's side), without I/O.
@@ -640,6 +793,7 @@ pub struct ControllerLink {
     last_channel: u32,
     channels: BTreeMap<ChannelId, ChanState>,
     events: VecDeque<ControllerEvent>,
+    meta: VpMetaDecoder,
 }
 
 impl ControllerLink {
@@ -666,6 +820,7 @@ impl ControllerLink {
             last_channel: 0,
             channels: BTreeMap::new(),
             events: VecDeque::new(),
+            meta: VpMetaDecoder::default(),
         })
     }
 
@@ -678,6 +833,11 @@ impl ControllerLink {
     /// The session magic.
     pub fn magic(&self) -> &Magic {
         &self.magic
+    }
+
+    /// Replaces the liveness timers (default [`Timers::default`]).
+    pub fn set_timers(&mut self, timers: Timers) {
+        self.core.timers = timers;
     }
 
     /// The VP's monitor name, if it sent one.
@@ -766,7 +926,7 @@ impl ControllerLink {
         loop {
             self.last_channel = self.last_channel.wrapping_add(1);
             let c = ChannelId(self.last_channel);
-            if !c.is_control() && !self.channels.contains_key(&c) {
+            if !c.is_control() && c != META_CHANNEL && !self.channels.contains_key(&c) {
                 self.channels.insert(c, ChanState::default());
                 let _ = self.send_control(&ControlMsg::ChannelNew(c));
                 return c;
@@ -825,6 +985,16 @@ impl ControllerLink {
         }
         self.core.last_read = Some(now);
         match self.core.receive(frame)? {
+            Message::Data { channel, bytes } if channel == META_CHANNEL => {
+                match self.meta.feed(&bytes) {
+                    Ok(metas) => self
+                        .events
+                        .extend(metas.into_iter().map(ControllerEvent::Meta)),
+                    Err(e) => self
+                        .events
+                        .push_back(ControllerEvent::BadMeta(e.to_string())),
+                }
+            }
             Message::Data { channel, bytes } => {
                 if self.channels.contains_key(&channel) && !bytes.is_empty() {
                     self.events

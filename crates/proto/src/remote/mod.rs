@@ -15,7 +15,8 @@ mod msg;
 pub use frame::{Frame, FrameDecoder, HEADER_LEN, MAX_PAYLOAD};
 pub use link::{
     ABORT_AFTER, ControllerEvent, ControllerLink, HELLO_TIMEOUT, Hello, KEEPALIVE_AFTER,
-    ResumeRequest, VpEvent, VpLink, VpState, reconnect_delay,
+    MAX_META_VALUE, META_CHANNEL, ResumeRequest, Timers, VpEvent, VpLink, VpMeta, VpMetaDecoder,
+    VpState, reconnect_delay,
 };
 pub use msg::{ControlMsg, Magic, Message, MsgType, validate_monitor_name};
 
@@ -193,4 +194,7 @@ pub enum Error {
     /// Nothing was heard from the peer for too long.
     #[error("peer silent for {0:?}; the link is dead")]
     Silent(std::time::Duration),
+    /// The VP metadata stream (Vantage extension) is malformed.
+    #[error("malformed VP metadata: {0}")]
+    BadMeta(&'static str),
 }

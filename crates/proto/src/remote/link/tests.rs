@@ -710,3 +710,158 @@ proptest! {
         prop_assert_eq!(sim.r.snd_nxt(), sim.vp.rcv_nxt());
     }
 }
+
+/// Establishes a session between a fresh VP and controller link.
+fn established(t0: Instant) -> (VpLink, ControllerLink) {
+    let mut vp = VpLink::new(magic(), Some("vp1.example".into())).unwrap();
+    vp.connect(t0).unwrap();
+    let hello = vp.poll_transmit(t0).unwrap();
+    let Hello::New { magic: m, name } = Hello::parse(&hello).unwrap() else {
+        panic!()
+    };
+    let mut r = ControllerLink::accept_new(t0, m, name, "192.0.2.9:1".into()).unwrap();
+    let id = r.poll_transmit(t0).unwrap();
+    vp.handle_frame(t0, &id).unwrap();
+    assert!(matches!(vp.poll_event(), Some(VpEvent::Established { .. })));
+    (vp, r)
+}
+
+/// Moves every queued frame from `vp` to `r` and back until both are quiet.
+fn exchange(t: Instant, vp: &mut VpLink, r: &mut ControllerLink) {
+    loop {
+        let mut moved = false;
+        while let Some(f) = vp.poll_transmit(t) {
+            r.handle_frame(t, &f).unwrap();
+            moved = true;
+        }
+        while let Some(f) = r.poll_transmit(t) {
+            vp.handle_frame(t, &f).unwrap();
+            moved = true;
+        }
+        if !moved {
+            return;
+        }
+    }
+}
+
+#[test]
+fn meta_publication_reaches_the_controller_and_survives_a_resume() {
+    let t0 = Instant::now();
+    let (mut vp, mut r) = established(t0);
+    let meta = VpMeta {
+        policy: Some("[rate]\npps = 10\n".into()),
+        policy_hash: Some("ab".repeat(32)),
+    };
+    // Published while the link is down: queued, delivered by the resume.
+    vp.publish_meta(&meta).unwrap();
+    vp.link_down();
+    r.link_down();
+    vp.connect(t0).unwrap();
+    let Hello::Resume(req) = Hello::parse(&vp.poll_transmit(t0).unwrap()).unwrap() else {
+        panic!()
+    };
+    r.resume(t0, &req, "192.0.2.9:2".into()).unwrap();
+    exchange(t0, &mut vp, &mut r);
+    assert_eq!(vp.poll_event(), Some(VpEvent::Resumed));
+    assert_eq!(r.poll_event(), Some(ControllerEvent::Meta(meta)));
+    assert_eq!((vp.unacked(), r.unacked()), (0, 0));
+    // The controller never opens the reserved channel.
+    assert_ne!(r.open_channel(), META_CHANNEL);
+}
+
+#[test]
+fn publishing_before_the_session_is_refused() {
+    let mut vp = VpLink::new(magic(), None).unwrap();
+    assert!(matches!(
+        vp.publish_meta(&VpMeta::default()),
+        Err(Error::WrongState { .. })
+    ));
+}
+
+#[test]
+fn meta_decoder_takes_bytes_one_at_a_time_and_skips_unknown_keys() {
+    let meta = VpMeta {
+        policy: Some("a\nb end 0\n".into()),
+        policy_hash: None,
+    };
+    let mut bytes = b"future-key 3\nxyz\n".to_vec();
+    bytes.extend_from_slice(&meta.encode());
+    bytes.extend_from_slice(&VpMeta::default().encode());
+    let mut d = VpMetaDecoder::default();
+    let mut got = Vec::new();
+    for b in &bytes {
+        got.extend(d.feed(std::slice::from_ref(b)).unwrap());
+    }
+    assert_eq!(got, vec![meta, VpMeta::default()]);
+}
+
+#[test]
+fn malformed_meta_is_an_error_once() {
+    for bad in [
+        &b"policy x\n"[..],
+        b"policy 2000000\n",
+        b"policy 1\nab",
+        &[b'x'; 80],
+    ] {
+        let mut d = VpMetaDecoder::default();
+        assert!(matches!(d.feed(bad), Err(Error::BadMeta(_))), "{bad:?}");
+        assert_eq!(d.feed(b"end 0\n").unwrap(), vec![]);
+    }
+}
+
+#[test]
+fn shorter_timers_keepalive_and_declare_silence() {
+    let t0 = Instant::now();
+    let (mut vp, mut r) = established(t0);
+    let timers = Timers {
+        keepalive: Duration::from_millis(100),
+        silence: Duration::from_millis(300),
+    };
+    vp.set_timers(timers);
+    r.set_timers(timers);
+    exchange(t0, &mut vp, &mut r);
+    let t1 = t0 + Duration::from_millis(100);
+    assert_eq!(vp.poll_timeout(), Some(t1));
+    vp.handle_timeout(t1).unwrap();
+    let ka = vp.poll_transmit(t1).unwrap();
+    assert_eq!(
+        Message::from_frame(&ka).unwrap(),
+        Message::Control(ControlMsg::Keepalive)
+    );
+    // The controller hears nothing more: silent 300 ms after its last read.
+    let dead = t0 + Duration::from_millis(300);
+    assert!(r.poll_timeout().is_some_and(|t| t <= dead));
+    let mut now = t0;
+    while now < dead {
+        now = r.poll_timeout().unwrap().max(now);
+        if now >= dead {
+            break;
+        }
+        r.handle_timeout(now).unwrap();
+        while r.poll_transmit(now).is_some() {}
+    }
+    assert_eq!(r.handle_timeout(dead), Err(Error::Silent(timers.silence)));
+}
+
+proptest! {
+    #[test]
+    fn meta_round_trips_in_any_split(
+        policy in proptest::option::of(".{0,200}"),
+        hash in proptest::option::of("[0-9a-f]{0,64}"),
+        cut in 0usize..400,
+    ) {
+        let meta = VpMeta { policy, policy_hash: hash };
+        let bytes = meta.encode();
+        let cut = cut.min(bytes.len());
+        let mut d = VpMetaDecoder::default();
+        let mut got = d.feed(&bytes[..cut]).unwrap();
+        got.extend(d.feed(&bytes[cut..]).unwrap());
+        prop_assert_eq!(got, vec![meta]);
+    }
+
+    #[test]
+    fn meta_decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let mut d = VpMetaDecoder::default();
+        let _ = d.feed(&bytes);
+    }
+}
