@@ -146,13 +146,11 @@ impl ChanState {
     }
 
     fn check_open(&self) -> Result<(), crate::Error> {
-        // `done` first: the answer must not depend on whether the probe has
-        // finished the channel yet.
-        if self.done_sent {
-            return Err(crate::Error::DoneSent);
-        }
         if let Some(e) = &self.end {
             return Err(crate::Error::ChannelEnded(e.clone()));
+        }
+        if self.done_sent {
+            return Err(crate::Error::DoneSent);
         }
         Ok(())
     }
