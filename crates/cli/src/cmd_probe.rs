@@ -1,16 +1,40 @@
 //! `vantage probe`: the daemon of a vantage point. It serves the control protocol on a
 //! local socket (`--unix PATH`, `--port N` on loopback) and, with `--remote`, dials a
-//! controller and serves the channels it opens.
+//! controller and serves the channels it opens. `vantage probe status FILE` prints the
+//! status file a running probe keeps (`--status-file`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
+use vantage_probe::audit::{AuditReport, write_status_file};
 use vantage_probe::{ControlServer, Prober, ProberConfig, RemoteConfig, RemoteTls};
+
+/// How often the do-not-probe list file is looked at for changes.
+const DNP_POLL: Duration = Duration::from_secs(5);
+
+/// What `vantage probe` does besides running the daemon.
+#[derive(clap::Subcommand, Debug)]
+pub enum Action {
+    /// Print the status file of a probe (`--status-file`) readably: measurements by type,
+    /// packets by protocol, refusals by policy rule, the policy and its do-not-probe list.
+    Status {
+        /// The status file.
+        path: PathBuf,
+        /// Print the JSON as it is.
+        #[arg(long)]
+        json: bool,
+    },
+}
 
 /// Arguments of `vantage probe`.
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(subcommand)]
+    action: Option<Action>,
     /// Serve the control protocol on this unix socket.
     #[arg(long, value_name = "PATH")]
     unix: Option<PathBuf>,
@@ -43,6 +67,23 @@ pub struct Args {
     /// prober, and its `rate.pps` caps --pps. A bad file stops the probe at start.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// Most measurements running at once (0: no limit); later commands wait for a free
+    /// slot. The policy's `rate.max_tasks` caps it; `set window N` changes it.
+    #[arg(long, default_value_t = 0)]
+    window: u32,
+    /// Keep the audit counters in this JSON file, rewritten atomically every
+    /// --status-interval seconds and at exit (read it with `vantage probe status FILE`).
+    #[arg(long, value_name = "FILE")]
+    status_file: Option<PathBuf>,
+    /// Seconds between rewrites of --status-file.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    status_interval: u64,
+    /// After opening the raw sockets and listeners, become this user keeping only
+    /// CAP_NET_RAW (as root: switch user; otherwise: drop every other capability).
+    /// Files read later (TLS certificates and keys) and the status file's folder must be
+    /// accessible to that user.
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
 }
 
 impl Args {
@@ -70,9 +111,18 @@ impl Args {
 
 /// Runs the subcommand until SIGINT or SIGTERM.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    if let Some(Action::Status { path, json }) = &args.action {
+        let report = AuditReport::read(path)?;
+        if *json {
+            println!("{}", report.to_json());
+        } else {
+            print!("{report}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let policy = match &args.policy {
         Some(path) => match vantage_policy::Policy::load(path) {
-            Ok(p) => Some(std::sync::Arc::new(p)),
+            Ok(p) => Some(Arc::new(p)),
             Err(e) => {
                 eprintln!("vantage probe: {e}");
                 return Ok(ExitCode::from(2));
@@ -84,13 +134,51 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if args.unix.is_none() && args.port.is_none() && remote.is_none() {
         anyhow::bail!("nothing to serve: give --unix PATH, --port N or --remote HOST:PORT");
     }
-    let (handle, results, _thread) =
-        Prober::spawn(ProberConfig::with_pps(args.pps)).context("starting the prober")?;
+    let config = ProberConfig {
+        window: args.window,
+        ..ProberConfig::with_pps(args.pps)
+    };
+    let (mut prober, handle, results) = Prober::new(config).context("starting the prober")?;
+    // Listeners and raw sockets are opened while the process may still do so, then the
+    // privileges go: before any thread exists, so that every later thread inherits the
+    // reduced sets.
+    let unix = match &args.unix {
+        Some(path) => Some(bind_unix(path)?),
+        None => None,
+    };
+    let tcp = match args.port {
+        Some(port) => {
+            let l = std::net::TcpListener::bind(("127.0.0.1", port))
+                .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+            l.set_nonblocking(true)?;
+            Some(l)
+        }
+        None => None,
+    };
+    if let Some(user) = &args.user {
+        let (open, errors) = prober.open_sockets();
+        for e in errors {
+            eprintln!("vantage probe: not opened up front (will be tried when needed): {e}");
+        }
+        let privs =
+            vantage_probe::privilege::drop_privileges(&vantage_probe::privilege::DropOptions {
+                user: user.clone(),
+                keep_net_admin: false,
+            })
+            .with_context(|| format!("dropping privileges to user {user}"))?;
+        eprintln!("vantage probe: opened {open} raw sockets; now running as {privs}");
+    } else if vantage_probe::privilege::current().is_ok_and(|p| p.uid == 0) {
+        eprintln!(
+            "vantage probe: running as root; give --user nobody to keep only CAP_NET_RAW \
+             once the sockets are open"
+        );
+    }
+    let _thread = prober.start().context("starting the prober")?;
     let mut server =
         ControlServer::new(handle, results, args.pps).context("starting the prober")?;
-    if let Some(policy) = policy {
+    if let Some(policy) = &policy {
         server = server
-            .with_policy(policy)
+            .with_policy(Arc::clone(policy))
             .context("applying the policy's rate")?;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -100,18 +188,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .context("starting the runtime")?;
     rt.block_on(async move {
         let mut tasks = tokio::task::JoinSet::new();
-        if let Some(path) = args.unix.clone() {
+        if let (Some(path), Some(listener)) = (args.unix.clone(), unix) {
             let s = server.clone();
+            let listener = tokio::net::UnixListener::from_std(listener)?;
             tasks.spawn(async move {
-                s.serve_unix_path(&path)
+                s.serve_unix(listener, &path.display().to_string())
                     .await
                     .with_context(|| format!("control socket {}", path.display()))
             });
         }
-        if let Some(port) = args.port {
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-                .await
-                .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+        if let Some(listener) = tcp {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
             let s = server.clone();
             tasks.spawn(async move { s.serve_tcp(listener).await.context("control port") });
         }
@@ -121,6 +208,39 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 vantage_probe::run_remote(s, cfg)
                     .await
                     .context("remote link")
+            });
+        }
+        // SIGHUP reloads the do-not-probe list (as does a change of the file); without a
+        // list it is only logged, never the default "terminate".
+        let watch = match &policy {
+            Some(p) if p.do_not_probe().is_some() => {
+                let (h, p) = (server.handle().clone(), Arc::clone(p));
+                Some(tokio::spawn(vantage_probe::watch_do_not_probe(
+                    h, p, DNP_POLL, true,
+                )))
+            }
+            _ => None,
+        };
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("installing the SIGHUP handler")?;
+        if watch.is_none() {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    eprintln!("vantage probe: SIGHUP: no do-not-probe list to reload");
+                }
+            });
+        }
+        if let Some(path) = args.status_file.clone() {
+            let s = server.clone();
+            let every = Duration::from_secs(args.status_interval.max(1));
+            tasks.spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = write_status_file(&path, &s.audit()) {
+                        eprintln!("vantage probe: {e}");
+                    }
+                }
             });
         }
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -135,7 +255,24 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             let _ = std::fs::remove_file(path);
         }
         server.handle().shutdown();
+        if let Some(path) = &args.status_file
+            && let Err(e) = write_status_file(path, &server.audit())
+        {
+            eprintln!("vantage probe: {e}");
+        }
         result
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Binds the control socket at `path`, replacing a stale socket file.
+fn bind_unix(path: &std::path::Path) -> anyhow::Result<std::os::unix::net::UnixListener> {
+    if path.exists() {
+        std::fs::remove_file(path)
+            .with_context(|| format!("cannot remove the old socket {}", path.display()))?;
+    }
+    let l = std::os::unix::net::UnixListener::bind(path)
+        .with_context(|| format!("cannot listen on unix socket {}", path.display()))?;
+    l.set_nonblocking(true)?;
+    Ok(l)
 }

@@ -52,6 +52,9 @@ pub struct ProberConfig {
     /// Bytes kept of each received packet; longer ones are cut (ICMP errors quote at most
     /// 576 bytes over IPv4 and 1280 over IPv6).
     pub recv_slot: usize,
+    /// Most tasks running at once (0, the default: no limit). Commands beyond it wait in
+    /// order for a free slot; `set window N` on the control socket changes it.
+    pub window: u32,
 }
 
 impl Default for ProberConfig {
@@ -66,6 +69,7 @@ impl Default for ProberConfig {
             send_batch: 1,
             recv_batch: 64,
             recv_slot: 2048,
+            window: 0,
         }
     }
 }

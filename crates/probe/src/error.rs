@@ -72,6 +72,9 @@ pub enum TaskError {
     /// The prober shut down before the task could start.
     #[error("the prober shut down before the task started")]
     Shutdown,
+    /// The task was halted while it waited for a free slot of the window.
+    #[error("halted before it started (it was waiting for a free slot of the window)")]
+    Halted,
 }
 
 /// A failure that stops the prober as a whole.

@@ -10,6 +10,7 @@ use vantage_engine::{MeasurementSpec, TaskId};
 use vantage_model::Record;
 
 use crate::apptasks::AppCommand;
+use crate::audit::{AuditReport, AuditState, PolicyStatus};
 use crate::config::check_pps;
 use crate::error::{ConfigError, SubmitError, TaskError};
 
@@ -26,6 +27,10 @@ pub(crate) enum Control {
     SetRate(u32),
     /// Halt every task and stop.
     Shutdown,
+    /// Judge every packet against this policy right before it is sent.
+    SetPolicy(Arc<vantage_policy::Policy>),
+    /// Run at most this many tasks at once (0: no limit); later ones wait.
+    SetWindow(u32),
 }
 
 /// A finished task: its measurement, or why there is none (or, with `-y`, a running
@@ -45,7 +50,8 @@ pub struct TaskOutput {
 
 /// Counters of a prober, for monitoring. All are totals since the prober started, except
 /// `tasks_running`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ProberStats {
     /// Packets sent.
     pub sent: u64,
@@ -72,6 +78,12 @@ pub struct ProberStats {
     pub tasks_finished: u64,
     /// Tasks that never started (see [`TaskError`]).
     pub tasks_failed: u64,
+    /// Commands accepted and waiting for a free slot of the window
+    /// ([`ProberHandle::set_window`]).
+    pub tasks_queued: u64,
+    /// Packets the VP policy stopped right before sending (their tasks ended with an error
+    /// naming the rule).
+    pub refused_packets: u64,
 }
 
 /// A socket the prober opened, with the buffer it obtained.
@@ -98,7 +110,11 @@ pub(crate) struct Shared {
     pub(crate) tasks_started: AtomicU64,
     pub(crate) tasks_finished: AtomicU64,
     pub(crate) tasks_failed: AtomicU64,
+    pub(crate) tasks_queued: AtomicU64,
+    pub(crate) refused_packets: AtomicU64,
+    pub(crate) window: AtomicU64,
     pub(crate) sockets: Mutex<Vec<SocketInfo>>,
+    pub(crate) audit: Mutex<AuditState>,
 }
 
 impl Shared {
@@ -123,7 +139,13 @@ impl Shared {
             tasks_started: r(&self.tasks_started),
             tasks_finished: r(&self.tasks_finished),
             tasks_failed: r(&self.tasks_failed),
+            tasks_queued: r(&self.tasks_queued),
+            refused_packets: r(&self.refused_packets),
         }
+    }
+
+    pub(crate) fn audit_state(&self) -> std::sync::MutexGuard<'_, AuditState> {
+        self.audit.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -198,6 +220,80 @@ impl ProberHandle {
     /// submitted afterwards fail with [`TaskError::Shutdown`] or [`SubmitError::Closed`].
     pub fn shutdown(&self) {
         let _ = self.send(Control::Shutdown);
+    }
+
+    /// Judges every packet of every later send against `policy`, right before the send
+    /// system call: a packet it refuses is not sent, is counted (by rule, in
+    /// [`ProberHandle::audit`]), and its task ends with an error naming the rule. The
+    /// policy's do-not-probe list is shared: reloading it applies to the next packet.
+    pub fn set_policy(&self, policy: Arc<vantage_policy::Policy>) {
+        self.shared.audit_state().policy = Some(PolicyStatus::of(&policy));
+        let _ = self.send(Control::SetPolicy(policy));
+    }
+
+    /// Runs at most `window` tasks at once (0: no limit, the default). Commands beyond it
+    /// are accepted and wait, in order, until a running task finishes.
+    pub fn set_window(&self, window: u32) {
+        self.shared
+            .window
+            .store(u64::from(window), Ordering::Relaxed);
+        let _ = self.send(Control::SetWindow(window));
+    }
+
+    /// The window set last (0: no limit).
+    pub fn window(&self) -> u32 {
+        u32::try_from(self.shared.window.load(Ordering::Relaxed)).unwrap_or(u32::MAX)
+    }
+
+    /// Reloads the do-not-probe list of `policy` (the one given to
+    /// [`ProberHandle::set_policy`]) and notes the outcome in the audit. On an error the
+    /// previous list stays in force. `None` when the policy has no list.
+    pub fn reload_do_not_probe(
+        &self,
+        policy: &vantage_policy::Policy,
+    ) -> Option<Result<usize, vantage_policy::DnpError>> {
+        let dnp = policy.do_not_probe()?;
+        let r = dnp.reload();
+        let mut st = self.shared.audit_state();
+        let status = st.policy.get_or_insert_with(|| PolicyStatus::of(policy));
+        match &r {
+            Ok(_) => {
+                status.reloads += 1;
+                status.last_reload_error = None;
+                status.refresh(policy);
+            }
+            Err(e) => {
+                status.reload_errors += 1;
+                status.last_reload_error = Some(e.to_string());
+            }
+        }
+        Some(r)
+    }
+
+    /// Counts a command the policy refused, under the rule's key.
+    pub(crate) fn note_refused_command(&self, rule: &str) {
+        *self
+            .shared
+            .audit_state()
+            .refused_commands
+            .entry(rule.to_owned())
+            .or_default() += 1;
+    }
+
+    /// The audit counters now: measurements by type, packets by protocol, refusals by
+    /// rule, the policy in force. `pps` is the rate to report (the caller knows the
+    /// current one).
+    pub fn audit(&self, pps: u32) -> AuditReport {
+        let state = self.shared.audit_state().clone();
+        let stats = self.stats();
+        AuditReport::new(
+            stats,
+            state,
+            std::process::id(),
+            pps,
+            self.window(),
+            stats.tasks_queued,
+        )
     }
 
     /// The prober's counters now.

@@ -73,11 +73,14 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod apptasks;
+pub mod audit;
 mod config;
 mod error;
 #[doc(hidden)]
 pub mod fuzz_session;
+mod guard;
 mod handle;
+mod reload;
 mod remote;
 mod serve_control;
 mod session;
@@ -93,10 +96,13 @@ use vantage_command::Context;
 pub use config::{DEFAULT_PPS, ProberConfig, recv_buffer_for};
 pub use error::{ConfigError, ProberError, SubmitError, TaskError};
 pub use handle::{ProberHandle, ProberStats, Results, SocketInfo, TaskOutput};
+pub use reload::{reload_now, watch_do_not_probe};
 pub use remote::{MAX_BACKOFF, RemoteConfig, RemoteError, RemoteTls, backoff, run_remote};
 pub use serve_control::ControlServer;
 pub use session::VERSION;
 pub use vantage_engine::TaskId;
+/// Dropping to an unprivileged user that keeps only `CAP_NET_RAW` (`vantage probe --user`).
+pub use vantage_sys::privilege;
 
 use handle::{Control, Shared};
 
@@ -191,9 +197,22 @@ pub struct Prober {
     ctl: mpsc::UnboundedReceiver<Control>,
     out: mpsc::UnboundedSender<TaskOutput>,
     shared: Arc<Shared>,
+    preopened: sockets::Preopened,
 }
 
 impl Prober {
+    /// Opens every raw socket now, in the calling thread's network namespace (send sockets
+    /// of both families; ICMP, TCP and UDP receive sockets), instead of when a task first
+    /// needs them: for a probe that drops its privileges before starting (see
+    /// `vantage_sys::privilege`). Returns how many are open and the messages of those that
+    /// could not be (they are tried again lazily).
+    pub fn open_sockets(&mut self) -> (usize, Vec<String>) {
+        let errors = self
+            .preopened
+            .open_all(self.config.recv_buffer_bytes(), self.config.send_buffer);
+        (self.preopened.count(), errors)
+    }
+
     /// A prober with `config`, its handle and its result stream. Nothing is opened until
     /// the first task needs it.
     pub fn new(config: ProberConfig) -> Result<(Self, ProberHandle, Results), ConfigError> {
@@ -215,6 +234,7 @@ impl Prober {
             ctl,
             out,
             shared,
+            preopened: sockets::Preopened::default(),
         };
         Ok((prober, handle, Results::new(out_rx)))
     }
@@ -226,7 +246,8 @@ impl Prober {
     /// (the engine is single-threaded by design): use a current-thread runtime or a
     /// `LocalSet`.
     pub async fn run(self) -> Result<(), ConfigError> {
-        let shell = Shell::new(self.config, self.ctl, self.out, self.shared)?;
+        let mut shell = Shell::new(self.config, self.ctl, self.out, self.shared)?;
+        shell.adopt(self.preopened);
         shell.run().await;
         Ok(())
     }

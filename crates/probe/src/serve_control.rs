@@ -41,8 +41,11 @@ impl ControlServer {
 
     /// Judges every command of every session (control socket and remote channels) against
     /// `policy` before it reaches the prober: a refused command is answered
-    /// `ERR command not accepted: policy: ...`, naming the rule. The prober's rate (now
-    /// and on every later `set pps`) is capped by [`vantage_policy::Policy::effective_pps`].
+    /// `ERR command not accepted: policy: ...`, naming the rule (and counted in the audit).
+    /// The prober's rate (now and on every later `set pps`) is capped by
+    /// [`vantage_policy::Policy::effective_pps`], its window (`set window`) by
+    /// [`vantage_policy::Policy::effective_max_tasks`], and every packet is judged again
+    /// right before it is sent ([`ProberHandle::set_policy`]).
     ///
     /// # Errors
     ///
@@ -54,6 +57,10 @@ impl ControlServer {
         let pps = policy.effective_pps(self.router.pps());
         self.handle.set_pps(pps)?;
         self.router.set_pps(pps);
+        // rate.max_tasks caps the window (now and on every later `set window`).
+        self.handle
+            .set_window(policy.effective_max_tasks(self.handle.window()));
+        self.handle.set_policy(Arc::clone(&policy));
         self.router.set_policy(policy);
         Ok(self)
     }
@@ -73,13 +80,24 @@ impl ControlServer {
                 return;
             }
             while rx.borrow().is_some() {
-                if self.handle.stats().tasks_running == 0 {
+                let st = self.handle.stats();
+                if st.tasks_running == 0 && st.tasks_queued == 0 {
                     return;
                 }
                 let _ =
                     tokio::time::timeout(std::time::Duration::from_millis(100), rx.changed()).await;
             }
         }
+    }
+
+    /// The audit counters now (see [`ProberHandle::audit`]), with the rate in force.
+    pub fn audit(&self) -> crate::audit::AuditReport {
+        self.handle.audit(self.router.pps())
+    }
+
+    /// The policy commands are judged against, if any.
+    pub fn policy(&self) -> Option<&Arc<vantage_policy::Policy>> {
+        self.router.policy()
     }
 
     /// The prober's handle.

@@ -292,7 +292,11 @@ impl Session {
                     GetItem::Pid => format!("pid {}", self.handle.context().pid),
                     GetItem::Pps => format!("pps {}", self.router.pps()),
                     GetItem::Version => format!("version {VERSION}"),
-                    GetItem::Window => format!("window {}/0", self.handle.stats().tasks_running),
+                    GetItem::Window => format!(
+                        "window {}/{}",
+                        self.handle.stats().tasks_running,
+                        self.handle.window()
+                    ),
                 };
                 self.reply(&Reply::Ok(OkReply::Text(text)));
             }
@@ -318,9 +322,23 @@ impl Session {
                     })),
                 }
             }
-            Request::Set(SetItem::Window(n)) => {
-                self.reply(&Reply::Ok(OkReply::Text(format!("window {n}"))));
-            }
+            Request::Set(SetItem::Window(n)) => match u32::try_from(n) {
+                // The policy's rate.max_tasks is a ceiling: 0 (no limit) gets the ceiling.
+                Ok(w) => {
+                    let w = self
+                        .router
+                        .policy()
+                        .map_or(w, |pol| pol.effective_max_tasks(w));
+                    self.handle.set_window(w);
+                    self.reply(&Reply::Ok(OkReply::Text(format!("window {w}"))));
+                }
+                Err(_) => self.reply(&Reply::from(Rejection::OutOfRange {
+                    what: "window",
+                    value: n,
+                    min: 0,
+                    max: i64::from(u32::MAX),
+                })),
+            },
             Request::Set(SetItem::Command(_) | SetItem::MonitorName(_)) => {
                 self.reply(&Reply::Ok(OkReply::Plain));
             }
@@ -364,7 +382,10 @@ impl Session {
                 .map_err(SubmitError::from)
                 .and_then(|cmd| match policy.check(&cmd) {
                     Ok(()) => self.handle.submit(cmd),
-                    Err(v) => Err(SubmitError::Policy(v)),
+                    Err(v) => {
+                        self.handle.note_refused_command(v.rule());
+                        Err(SubmitError::Policy(v))
+                    }
                 }),
         };
         match submitted {

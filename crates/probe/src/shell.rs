@@ -11,7 +11,7 @@
 //! 6. sleep until the engine's next deadline, a packet, a control message, or room in a
 //!    full send buffer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::future::pending;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -28,6 +28,7 @@ use vantage_sys::{BatchSent, Family, Protocol};
 use crate::apptasks::AppTasks;
 use crate::config::ProberConfig;
 use crate::error::TaskError;
+use crate::guard::{Guard, Proto};
 use crate::handle::{Control, Shared, TaskOutput};
 use crate::sockets::{
     RxSock, Sockets, TxSock, family_index, finish_offloaded_checksum, ipv6_packet, v6_addrs,
@@ -77,6 +78,19 @@ pub(crate) struct Shell {
     send_errors: u64,
     received: u64,
     apps: AppTasks,
+    /// The VP policy every packet is judged against before it is sent, if any.
+    guard: Option<Guard>,
+    /// Most tasks running at once (0: no limit).
+    window: u32,
+    /// Tasks waiting for a free slot of the window, in order.
+    queue: VecDeque<Control>,
+    /// Packets handed to the send path, by family and protocol (audit).
+    packets: [[u64; 4]; 2],
+    /// Packets the guard stopped, by rule (audit).
+    refused: BTreeMap<&'static str, u64>,
+    refused_total: u64,
+    /// The audit counters changed since they were last published.
+    audit_dirty: bool,
 }
 
 impl Shell {
@@ -94,6 +108,7 @@ impl Shell {
         })?;
         let resolver = vantage_app::env::system_resolver(std::path::Path::new("/etc/resolv.conf"));
         let apps = AppTasks::new(config.pps, config.burst, resolver)?;
+        let config_window = config.window;
         let sockets = Sockets::new(
             config.recv_buffer_bytes(),
             config.send_buffer,
@@ -118,6 +133,13 @@ impl Shell {
             send_errors: 0,
             received: 0,
             apps,
+            guard: None,
+            window: config_window,
+            queue: VecDeque::new(),
+            packets: [[0; 4]; 2],
+            refused: BTreeMap::new(),
+            refused_total: 0,
+            audit_dirty: false,
         })
     }
 
@@ -150,7 +172,10 @@ impl Shell {
     }
 
     fn done(&self) -> bool {
-        (!self.ctl_open || self.shutting_down) && self.engine.is_idle() && self.running.is_empty()
+        (!self.ctl_open || self.shutting_down)
+            && self.engine.is_idle()
+            && self.running.is_empty()
+            && self.queue.is_empty()
     }
 
     /// When to wake up at the latest: the engine's next deadline, or a send retry.
@@ -205,6 +230,12 @@ impl Shell {
                     self.fail(id, TaskError::Shutdown);
                 }
             }
+            while let Some(c) = self.queue.pop_front() {
+                if let Some(id) = queued_id(&c) {
+                    self.fail(id, TaskError::Shutdown);
+                }
+            }
+            self.publish_queue();
             return;
         }
         loop {
@@ -219,7 +250,31 @@ impl Shell {
         }
     }
 
+    /// A control message, after the window: a command that finds the window full (or
+    /// others already waiting) waits in the queue; halting a waiting one takes it out.
     fn control(&mut self, c: Control) {
+        match c {
+            Control::Submit(..) | Control::SubmitApp(..)
+                if !self.shutting_down && (self.window_full() || !self.queue.is_empty()) =>
+            {
+                self.queue.push_back(c);
+                self.publish_queue();
+            }
+            Control::Halt(id) if self.queue.iter().any(|q| queued_id(q) == Some(id)) => {
+                self.queue.retain(|q| queued_id(q) != Some(id));
+                self.publish_queue();
+                self.fail(id, TaskError::Halted);
+            }
+            Control::SetPolicy(policy) => self.guard = Some(Guard::new(policy)),
+            Control::SetWindow(w) => {
+                self.window = w;
+                self.start_queued();
+            }
+            c => self.control_now(c),
+        }
+    }
+
+    fn control_now(&mut self, c: Control) {
         match c {
             Control::Submit(id, spec) => {
                 if self.shutting_down {
@@ -261,7 +316,38 @@ impl Shell {
                 self.ctl.close();
                 self.drain_control();
             }
+            c @ (Control::SetPolicy(_) | Control::SetWindow(_)) => self.control(c),
         }
+    }
+
+    /// Takes over sockets opened before the loop started.
+    pub(crate) fn adopt(&mut self, preopened: crate::sockets::Preopened) {
+        self.sockets.preopened = preopened;
+    }
+
+    fn window_full(&self) -> bool {
+        self.window != 0 && self.running.len() >= self.window as usize
+    }
+
+    /// Starts waiting tasks while the window has room.
+    fn start_queued(&mut self) {
+        let mut changed = false;
+        while !self.window_full() && !self.shutting_down {
+            let Some(c) = self.queue.pop_front() else {
+                break;
+            };
+            changed = true;
+            self.control_now(c);
+        }
+        if changed {
+            self.publish_queue();
+        }
+    }
+
+    fn publish_queue(&self) {
+        self.shared
+            .tasks_queued
+            .store(self.queue.len() as u64, Ordering::Relaxed);
     }
 
     fn start(&mut self, id: TaskId, spec: MeasurementSpec) -> Result<(), TaskError> {
@@ -277,8 +363,15 @@ impl Shell {
         self.sockets
             .ensure(Family::of(dst), &spec, &self.shared)
             .map_err(TaskError::Socket)?;
+        let label = measurement_label(&spec);
         self.engine
             .start(id, spec, src, Instant::now(), vantage_sys::clock::now())?;
+        *self
+            .shared
+            .audit_state()
+            .measurements
+            .entry(label)
+            .or_default() += 1;
         self.running.insert(id);
         self.shared
             .tasks_running
@@ -419,6 +512,24 @@ impl Shell {
                 break;
             };
             let fi = family_index(Family::of(t.dst));
+            if let Some(guard) = self.guard.as_mut() {
+                match guard.check(&buf) {
+                    Ok(proto) => self.packets[fi][proto_index(proto)] += 1,
+                    Err(refusal) => {
+                        // Not sent: the task ends with an error naming the rule.
+                        *self.refused.entry(refusal.rule()).or_default() += 1;
+                        self.refused_total += 1;
+                        self.audit_dirty = true;
+                        self.engine
+                            .on_sent(t.probe, Err(SendError::new(libc::EPERM, refusal.message())));
+                        self.pool.push(buf);
+                        continue;
+                    }
+                }
+            } else {
+                self.packets[fi][proto_index(proto_of(&buf))] += 1;
+            }
+            self.audit_dirty = true;
             let Some(tx) = self.sockets.tx[fi].as_mut() else {
                 // Cannot happen: a task starts only once its sockets are open.
                 self.engine
@@ -524,6 +635,7 @@ impl Shell {
                 self.running.remove(&task);
                 finished += 1;
             }
+            self.start_queued();
             let record = match result {
                 Measurement::Ping(p) => Record::Ping(Box::new(p)),
                 Measurement::Trace(t) => Record::Trace(Box::new(t)),
@@ -567,7 +679,25 @@ impl Shell {
     }
 
     /// Copies the counters where handles read them.
-    fn publish(&self) {
+    fn publish(&mut self) {
+        if self.audit_dirty {
+            self.audit_dirty = false;
+            self.shared
+                .refused_packets
+                .store(self.refused_total, Ordering::Relaxed);
+            let mut a = self.shared.audit_state();
+            for (fi, fam) in ["ipv4", "ipv6"].iter().enumerate() {
+                for (pi, proto) in ["icmp", "udp", "tcp", "other"].iter().enumerate() {
+                    let n = self.packets[fi][pi];
+                    if n > 0 {
+                        a.packets.insert(format!("{fam}/{proto}"), n);
+                    }
+                }
+            }
+            for (rule, n) in &self.refused {
+                a.refused_packets.insert((*rule).to_owned(), *n);
+            }
+        }
         let st = self.engine.stats();
         let s = &self.shared;
         s.sent.store(self.sent, Ordering::Relaxed);
@@ -588,6 +718,47 @@ impl Shell {
 fn report_sent(engine: &mut Engine, refs: &[vantage_engine::ProbeRef], b: &BatchSent) {
     for r in refs.iter().take(b.sent) {
         engine.on_sent(*r, Ok(b.started));
+    }
+}
+
+/// The task id of a queued submission.
+fn queued_id(c: &Control) -> Option<TaskId> {
+    match c {
+        Control::Submit(id, _) | Control::SubmitApp(id, _) => Some(*id),
+        _ => None,
+    }
+}
+
+/// The audit label of a measurement: `type/method`.
+fn measurement_label(spec: &MeasurementSpec) -> String {
+    use vantage_policy::MethodName as _;
+    match spec {
+        MeasurementSpec::Ping(p) => format!("ping/{}", p.method.name()),
+        MeasurementSpec::Trace(t) => format!("trace/{}", t.method.name()),
+    }
+}
+
+fn proto_index(p: Proto) -> usize {
+    match p {
+        Proto::Icmp => 0,
+        Proto::Udp => 1,
+        Proto::Tcp => 2,
+        Proto::Other => 3,
+    }
+}
+
+/// The transport of a packet the guard did not read (no policy): from its header.
+fn proto_of(buf: &[u8]) -> Proto {
+    let next = match buf.first().map(|b| b >> 4) {
+        Some(4) => buf.get(9),
+        Some(6) => buf.get(6),
+        _ => None,
+    };
+    match next {
+        Some(1 | 58) => Proto::Icmp,
+        Some(17) => Proto::Udp,
+        Some(6) => Proto::Tcp,
+        _ => Proto::Other,
     }
 }
 

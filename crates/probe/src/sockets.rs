@@ -35,10 +35,57 @@ pub(crate) struct RxSock {
     pub(crate) drops: u32,
 }
 
+/// Raw sockets opened before the event loop runs (see [`crate::Prober::open_sockets`]), so
+/// that the process can drop its privileges first; the loop adopts them when a task first
+/// needs them.
+#[derive(Debug, Default)]
+pub(crate) struct Preopened {
+    tx: [Option<(SendSocket, vantage_sys::BufferSize)>; 2],
+    rx: [Option<(RecvSocket, vantage_sys::BufferSize)>; 6],
+}
+
+impl Preopened {
+    /// Opens the send socket of each family and the ICMP, TCP and UDP receive sockets, with
+    /// their buffers sized. Returns the messages of those that could not be opened (an
+    /// IPv6-less host, say); they are opened lazily later, or fail their task then.
+    pub(crate) fn open_all(&mut self, recv_buffer: usize, send_buffer: usize) -> Vec<String> {
+        let mut errors = Vec::new();
+        for family in [Family::V4, Family::V6] {
+            let kind = SocketKind::Send(family);
+            let r = SendSocket::open(family).and_then(|s| {
+                let got = s.set_send_buffer(send_buffer)?;
+                Ok((s, got))
+            });
+            match r {
+                Ok(s) => self.tx[family_index(family)] = Some(s),
+                Err(e) => errors.push(socket_message(kind, &e)),
+            }
+            for protocol in [Protocol::Icmp, Protocol::Tcp, Protocol::Udp] {
+                let kind = SocketKind::Recv(family, protocol);
+                let r = RecvSocket::open(family, protocol).and_then(|s| {
+                    let got = s.set_recv_buffer(recv_buffer)?;
+                    Ok((s, got))
+                });
+                match r {
+                    Ok(s) => self.rx[rx_index(family, protocol)] = Some(s),
+                    Err(e) => errors.push(socket_message(kind, &e)),
+                }
+            }
+        }
+        errors
+    }
+
+    /// How many sockets are open.
+    pub(crate) fn count(&self) -> usize {
+        self.tx.iter().flatten().count() + self.rx.iter().flatten().count()
+    }
+}
+
 /// Every socket of a prober; `None` until first needed.
 pub(crate) struct Sockets {
     pub(crate) tx: [Option<TxSock>; 2],
     pub(crate) rx: [Option<RxSock>; 6],
+    pub(crate) preopened: Preopened,
     recv_buffer: usize,
     send_buffer: usize,
     recv_batch: usize,
@@ -93,6 +140,7 @@ impl Sockets {
         Self {
             tx: [None, None],
             rx: [None, None, None, None, None, None],
+            preopened: Preopened::default(),
             recv_buffer,
             send_buffer,
             recv_batch,
@@ -122,8 +170,13 @@ impl Sockets {
         }
         let kind = SocketKind::Send(family);
         let fail = |e: vantage_sys::Error| socket_message(kind, &e);
-        let sock = SendSocket::open(family).map_err(fail)?;
-        let got = sock.set_send_buffer(self.send_buffer).map_err(fail)?;
+        let (sock, got) = if let Some(s) = self.preopened.tx[family_index(family)].take() {
+            s
+        } else {
+            let sock = SendSocket::open(family).map_err(fail)?;
+            let got = sock.set_send_buffer(self.send_buffer).map_err(fail)?;
+            (sock, got)
+        };
         let sock = AsyncSocket::new(sock).map_err(fail)?;
         record(shared, kind, &got);
         *slot = Some(TxSock {
@@ -148,8 +201,13 @@ impl Sockets {
         }
         let kind = SocketKind::Recv(family, protocol);
         let fail = |e: vantage_sys::Error| socket_message(kind, &e);
-        let sock = RecvSocket::open(family, protocol).map_err(fail)?;
-        let got = sock.set_recv_buffer(self.recv_buffer).map_err(fail)?;
+        let (sock, got) = if let Some(s) = self.preopened.rx[rx_index(family, protocol)].take() {
+            s
+        } else {
+            let sock = RecvSocket::open(family, protocol).map_err(fail)?;
+            let got = sock.set_recv_buffer(self.recv_buffer).map_err(fail)?;
+            (sock, got)
+        };
         let sock = AsyncSocket::new(sock).map_err(fail)?;
         record(shared, kind, &got);
         *slot = Some(RxSock {

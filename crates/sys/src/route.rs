@@ -41,3 +41,29 @@ pub fn source_address_scoped(dst: IpAddr, scope_id: u32) -> Result<IpAddr> {
         .map_err(|e| Error::socket("getsockname", kind, Some(dst), e))?;
     Ok(local.ip())
 }
+
+/// Whether `addr` is one of this host's addresses (in the calling thread's network
+/// namespace): a UDP socket can bind to it. The probe uses it to tell a spoofed source from
+/// its own. The unspecified address counts as local (the kernel fills in a real source).
+pub fn is_local_address(addr: IpAddr) -> bool {
+    if addr.is_unspecified() {
+        return true;
+    }
+    UdpSocket::bind(SocketAddr::from((addr, 0))).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_local_and_documentation_space_is_not() {
+        assert!(is_local_address(IpAddr::from(Ipv4Addr::LOCALHOST)));
+        assert!(is_local_address(IpAddr::from(Ipv4Addr::UNSPECIFIED)));
+        assert!(!is_local_address(IpAddr::from(Ipv4Addr::new(
+            192, 0, 2, 77
+        ))));
+        let doc = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x77);
+        assert!(!is_local_address(IpAddr::from(doc)));
+    }
+}
