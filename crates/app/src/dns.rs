@@ -557,6 +557,7 @@ fn read_rr<'a>(msg: &'a [u8], d: &mut BinDecoder<'a>) -> Result<Rr, String> {
             name: Some(name_text(&owner)),
             ttl,
             data: None,
+            ..DnsRr::default()
         },
         rdata: rdata.to_vec(),
         text: None,
@@ -578,6 +579,8 @@ fn read_rr<'a>(msg: &'a [u8], d: &mut BinDecoder<'a>) -> Result<Rr, String> {
             }
         }
     }
+    rr.rr.rdata.clone_from(&rr.rdata);
+    rr.rr.text.clone_from(&rr.text);
     match model_data(msg, start, rdata, class, rtype) {
         Ok(data) => rr.rr.data = data,
         Err(e) => {

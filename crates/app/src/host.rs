@@ -196,6 +196,8 @@ fn record_response(
     let error = cut
         .or_else(|| decoded.error.as_ref().map(ToString::to_string))
         .or_else(|| check_response(req, q.id, &decoded));
+    q.response = Some(bytes.clone());
+    q.error.clone_from(&error);
     run.attempts[i] = Attempt {
         response: Some(bytes),
         decoded: Some(decoded),

@@ -318,6 +318,7 @@ pub async fn run_request_until<P: Pacing>(
             bufs: Vec::new(),
             ech_config_list: req.ech_config_list.clone(),
             ech_retry_config: None,
+            tls: None,
         },
         phases: Phases::default(),
         tls: None,
@@ -361,6 +362,7 @@ pub async fn run_request_until<P: Pacing>(
                 .clone(),
         );
     }
+    run.http.tls = run.tls.as_ref().and_then(TlsInfo::to_model);
     finish(&mut run, &stamper, &shared, &ex);
     run.http.stop_reason = stop;
     run.http.errmsg = err;
@@ -754,6 +756,7 @@ where
             bufs: Vec::new(),
             ech_config_list: None,
             ech_retry_config: None,
+            tls: None,
         },
         phases: Phases::default(),
         tls: None,

@@ -32,6 +32,18 @@ pub struct TlsInfo {
 }
 
 impl TlsInfo {
+    /// The model's record of this session (`None` when the handshake never got as far as
+    /// a version or a certificate).
+    pub fn to_model(&self) -> Option<vantage_model::HttpTls> {
+        (self.version != 0 || !self.certs.is_empty()).then(|| vantage_model::HttpTls {
+            version: self.version,
+            cipher: self.cipher,
+            alpn: self.alpn.clone(),
+            certs: self.certs.clone(),
+            verify_error: self.verify_error.clone(),
+        })
+    }
+
     /// `TLSv1.2`, `TLSv1.3`, ...
     pub fn version_name(&self) -> Option<&'static str> {
         match self.version {

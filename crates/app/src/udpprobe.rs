@@ -153,6 +153,8 @@ pub async fn run_until<P: Pacing>(
                                 rx,
                                 data: r.data,
                                 ifname: r.ifname,
+                                src: Some(Addr::from(r.from.ip())),
+                                sport: r.from.port(),
                             });
                             let answered = run.udpprobe.probes.iter().filter(|p| !p.replies.is_empty()).count();
                             if spec.exit_first && answered >= usize::from(spec.stop_count.max(1)) {

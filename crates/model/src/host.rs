@@ -180,6 +180,12 @@ pub struct DnsRr {
     pub ttl: u32,
     /// Decoded data, for the types warts decodes.
     pub data: Option<DnsRrData>,
+    /// The raw RDATA as received (Vantage extension: warts does not store it; it reads
+    /// back empty).
+    pub rdata: Vec<u8>,
+    /// The RDATA in DNS presentation form (`10 0 443 www.example.`), for every type the
+    /// decoder knows (Vantage extension, not in warts).
+    pub text: Option<String>,
 }
 
 /// One query attempt and the response it got.
@@ -202,9 +208,27 @@ pub struct HostQuery {
     pub ns: Vec<DnsRr>,
     /// Additional section.
     pub ar: Vec<DnsRr>,
+    /// The raw response bytes as received, without a TCP length prefix (Vantage
+    /// extension, not in warts).
+    pub response: Option<Vec<u8>>,
+    /// Why the response could not be used as it came: malformed (the sections then hold
+    /// what was read before the problem), not a response, another question, cut short
+    /// (Vantage extension, not in warts).
+    pub error: Option<String>,
 }
 
 impl HostQuery {
+    /// Clears what warts cannot store (raw response, its problem, each record's RDATA and
+    /// text): the record as it reads back from a warts file.
+    pub fn clear_extensions(&mut self) {
+        self.response = None;
+        self.error = None;
+        for rr in self.an.iter_mut().chain(&mut self.ns).chain(&mut self.ar) {
+            rr.rdata = Vec::new();
+            rr.text = None;
+        }
+    }
+
     /// Whether a response was received.
     #[must_use]
     pub const fn has_response(&self) -> bool {
@@ -254,4 +278,13 @@ pub struct Host {
     pub errmsg: Option<String>,
     /// Query attempts (at most 255).
     pub queries: Vec<HostQuery>,
+}
+
+impl Host {
+    /// Clears the Vantage extensions of every query (see [`HostQuery::clear_extensions`]).
+    pub fn clear_extensions(&mut self) {
+        for q in &mut self.queries {
+            q.clear_extensions();
+        }
+    }
 }

@@ -84,6 +84,23 @@ pub struct HttpBuf {
     pub data: Vec<u8>,
 }
 
+/// The TLS session of an HTTPS fetch (Vantage extension: warts does not store it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct HttpTls {
+    /// Protocol version: 0x0303 TLS 1.2, 0x0304 TLS 1.3.
+    pub version: u16,
+    /// The cipher suite number (IANA registry).
+    pub cipher: u16,
+    /// The ALPN protocol the server picked.
+    pub alpn: Option<Vec<u8>>,
+    /// The certificate chain as the server sent it (DER, leaf first).
+    pub certs: Vec<Vec<u8>>,
+    /// Why the chain did not verify against the trust roots and the URL's host; `None`
+    /// when it verified.
+    pub verify_error: Option<String>,
+}
+
 /// An HTTP(S) fetch.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -132,4 +149,15 @@ pub struct Http {
     pub ech_config_list: Option<Vec<u8>>,
     /// The ECH retry config the server sent.
     pub ech_retry_config: Option<Vec<u8>>,
+    /// The TLS session, recorded whether or not the certificate verified (HTTPS that got
+    /// as far as a handshake; Vantage extension, not in warts).
+    pub tls: Option<HttpTls>,
+}
+
+impl Http {
+    /// Clears what warts cannot store (the TLS session): the record as it reads back from
+    /// a warts file.
+    pub fn clear_extensions(&mut self) {
+        self.tls = None;
+    }
 }

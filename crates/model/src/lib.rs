@@ -51,7 +51,7 @@ pub use host::{
     CLASS_CH, CLASS_IN, DnsHeaderFlags, DnsRr, DnsRrData, DnsSoa, Host, HostFlags, HostQuery,
     HostStop, RR_TYPES, rr_data_kind,
 };
-pub use http::{Http, HttpBuf, HttpBufType, HttpFlags, HttpStop, HttpType};
+pub use http::{Http, HttpBuf, HttpBufType, HttpFlags, HttpStop, HttpTls, HttpType};
 pub use icmpext::{IcmpExt, MplsLabel};
 pub use list::{Cycle, List};
 pub use neighbourdisc::{

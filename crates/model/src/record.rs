@@ -73,4 +73,15 @@ impl Record {
             Self::Unsupported(_) => "unsupported",
         }
     }
+    /// Clears the Vantage-only fields warts cannot store (DNS raw bytes, RDATA and text;
+    /// the HTTP TLS session; udpprobe reply senders), so that the record equals what a
+    /// warts file gives back.
+    pub fn clear_extensions(&mut self) {
+        match self {
+            Self::Host(h) => h.clear_extensions(),
+            Self::Http(h) => h.clear_extensions(),
+            Self::Udpprobe(u) => u.clear_extensions(),
+            _ => {}
+        }
+    }
 }

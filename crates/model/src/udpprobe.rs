@@ -38,6 +38,10 @@ pub struct UdpprobeReply {
     pub data: Vec<u8>,
     /// The interface it arrived on.
     pub ifname: Option<String>,
+    /// Who sent it (Vantage extension, not in warts: it reads back as `None`).
+    pub src: Option<Addr>,
+    /// The port it came from (Vantage extension, not in warts: it reads back as 0).
+    pub sport: u16,
 }
 
 /// One probe and its replies.
@@ -91,4 +95,15 @@ pub struct Udpprobe {
     pub errmsg: Option<String>,
     /// The probes sent, in order (their number is probes-sent, at most 255).
     pub probes: Vec<UdpprobeProbe>,
+}
+
+impl Udpprobe {
+    /// Clears what warts cannot store (each reply's sender): the record as it reads back
+    /// from a warts file.
+    pub fn clear_extensions(&mut self) {
+        for r in self.probes.iter_mut().flat_map(|p| &mut p.replies) {
+            r.src = None;
+            r.sport = 0;
+        }
+    }
 }

@@ -35,6 +35,7 @@ pub(crate) fn decode(d: &mut Dec<'_, '_>) -> DResult<Http> {
         bufs: Vec::new(),
         ech_config_list: None,
         ech_retry_config: None,
+        tls: None,
     };
     let mut dport = None;
     let mut bufc = 0u32;

@@ -917,6 +917,7 @@ fn rr(pool: Vec<Addr>) -> impl Strategy<Value = DnsRr> {
                 name,
                 ttl,
                 data: Some(data),
+                ..DnsRr::default()
             },
             None => DnsRr {
                 class,
@@ -924,6 +925,7 @@ fn rr(pool: Vec<Addr>) -> impl Strategy<Value = DnsRr> {
                 name,
                 ttl,
                 data: None,
+                ..DnsRr::default()
             },
         })
 }
@@ -947,6 +949,7 @@ fn host() -> impl Strategy<Value = Host> {
                 an,
                 ns,
                 ar,
+                ..HostQuery::default()
             });
         (
             (
@@ -1055,13 +1058,19 @@ fn http() -> impl Strategy<Value = Http> {
                 bufs,
                 ech_config_list,
                 ech_retry_config,
+                tls: None,
             }
         })
 }
 
 fn udpprobe() -> impl Strategy<Value = Udpprobe> {
-    let reply = (ts(), bytes(20), opt("[a-z0-9]{1,5}"))
-        .prop_map(|(rx, data, ifname)| UdpprobeReply { rx, data, ifname });
+    let reply =
+        (ts(), bytes(20), opt("[a-z0-9]{1,5}")).prop_map(|(rx, data, ifname)| UdpprobeReply {
+            rx,
+            data,
+            ifname,
+            ..UdpprobeReply::default()
+        });
     let probe = (ts(), any::<u16>(), vec(reply, 0..3))
         .prop_map(|(tx, sport, replies)| UdpprobeProbe { tx, sport, replies });
     (

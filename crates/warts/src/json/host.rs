@@ -172,6 +172,15 @@ fn query(o: &mut Out<'_>, q: &HostQuery) {
         }
         o.s("]");
     }
+    // Vantage extensions (never in warts, so absent for records read from a file).
+    if let Some(e) = &q.error {
+        o.s(", \"error\":");
+        o.esc(e.as_bytes());
+    }
+    if let Some(r) = &q.response {
+        o.s(", \"response\":");
+        o.hex(r);
+    }
     o.s("}");
 }
 
@@ -229,6 +238,16 @@ fn resource(o: &mut Out<'_>, rr: &DnsRr) {
             o.s("]");
         }
         Some(DnsRrData::Opt(_) | DnsRrData::Svcb { .. }) | None => {}
+    }
+    // Vantage extensions: presentation text, and the raw RDATA of types warts does not
+    // decode.
+    if let Some(t) = &rr.text {
+        o.s(", \"text\":");
+        o.esc(t.as_bytes());
+    }
+    if rr.data.is_none() && !rr.rdata.is_empty() {
+        o.s(", \"rdata\":");
+        o.hex(&rr.rdata);
     }
     o.s("}");
 }

@@ -425,6 +425,73 @@ fn encoder_reuses_its_buffer_and_ends_lines() {
     assert_eq!(n, reference_lines("ping.warts").len());
 }
 
+/// The Vantage-only fields (raw DNS response, decode error, RDATA text, udpprobe reply
+/// sender) come out as extra keys; records read from warts never have them.
+#[test]
+fn vantage_extensions_are_extra_keys() {
+    let mut seen = 0;
+    for name in ["host.warts", "udpprobe.warts"] {
+        if !dir().join(name).exists() {
+            continue;
+        }
+        for mut r in records(name) {
+            let Some(plain) = to_json(&r) else { continue };
+            for key in ["\"response\"", "\"error\"", "\"text\"", "\"rdata\""] {
+                assert!(!plain.contains(key), "{plain}");
+            }
+            match &mut r {
+                Record::Host(h) => {
+                    let Some(q) = h.queries.first_mut() else {
+                        continue;
+                    };
+                    q.response = Some(vec![0xab, 0xcd]);
+                    q.error = Some("bad \"x\"".to_owned());
+                    q.an.push(vantage_model::DnsRr {
+                        class: 1,
+                        rtype: 33,
+                        name: Some("_s._udp.example".to_owned()),
+                        ttl: 5,
+                        data: None,
+                        rdata: vec![0, 10],
+                        text: Some("10 0 443 www.example.".to_owned()),
+                    });
+                }
+                Record::Udpprobe(u) => {
+                    let Some(rep) = u.probes.iter_mut().find_map(|p| p.replies.first_mut()) else {
+                        continue;
+                    };
+                    rep.src = Some(v4("192.0.2.9"));
+                    rep.sport = 4242;
+                }
+                _ => continue,
+            }
+            let line = to_json(&r).unwrap();
+            let v: Value = serde_json::from_str(&line).unwrap();
+            match &r {
+                Record::Host(_) => {
+                    let q = &v["queries"][0];
+                    assert_eq!(q["response"], "abcd", "{line}");
+                    assert_eq!(q["error"], "bad \"x\"", "{line}");
+                    let rr = q["an"].as_array().unwrap().last().unwrap().clone();
+                    assert_eq!(rr["text"], "10 0 443 www.example.", "{line}");
+                    assert_eq!(rr["rdata"], "000a", "{line}");
+                }
+                _ => {
+                    assert!(
+                        line.contains("\"src\":\"192.0.2.9\", \"sport\":4242"),
+                        "{line}"
+                    );
+                }
+            }
+            seen += 1;
+        }
+    }
+    assert!(
+        seen >= 2,
+        "no host or udpprobe records with queries and replies"
+    );
+}
+
 fn fuzz_corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/warts_json")
 }

@@ -79,6 +79,12 @@ pub(crate) fn write(o: &mut Out<'_>, u: &Udpprobe) {
                 o.s(", \"ifname\":");
                 o.raw_str(ifn);
             }
+            // Vantage extension: the sender (not in warts).
+            if let Some(a) = &r.src {
+                o.s(", \"src\":");
+                o.addr(a);
+                o.ku(", \"sport\":", r.sport);
+            }
             o.s("}");
         }
         o.s("]}");
