@@ -139,6 +139,23 @@ impl Policy {
         Ok(())
     }
 
+    /// A measurement that probes every `every` sends 1/`every` packets per second on its
+    /// own: more than `rate.pps` is refused rather than silently slowed down.
+    fn interval(&self, kind: &'static str, every: std::time::Duration) -> Result<(), Violation> {
+        let max = self.config().rate.pps;
+        let nanos = every.as_nanos().max(1);
+        let pps = 1_000_000_000u128.div_ceil(nanos);
+        if pps > u128::from(max) {
+            return Err(Violation::Rate {
+                kind,
+                interval_ms: u64::try_from(every.as_millis()).unwrap_or(u64::MAX),
+                pps: u64::try_from(pps).unwrap_or(u64::MAX),
+                max,
+            });
+        }
+        Ok(())
+    }
+
     fn payload(&self, bytes: u32) -> Result<(), Violation> {
         let max = self.config().payload.max_bytes;
         if bytes > max {
@@ -193,6 +210,7 @@ impl Policy {
             "measurements.ping.methods",
         )?;
         self.options(s.options.spoof, s.record_route, s.timestamp.is_some())?;
+        self.interval("ping", s.wait_probe)?;
         self.ttl(s.ttl, "")?;
         self.payload(u32::from(s.payload_size))?;
         if s.method.is_tcp() {

@@ -162,6 +162,20 @@ pub enum Violation {
     /// The IPv4 timestamp option is not allowed.
     #[error("policy: IP timestamp option not allowed (options.timestamp)")]
     Timestamp,
+    /// One measurement alone would send faster than the whole vantage point may.
+    #[error(
+        "policy: {kind} probing every {interval_ms} ms is {pps} packets/s, above rate.pps {max} (rate.pps)"
+    )]
+    Rate {
+        /// The command word.
+        kind: &'static str,
+        /// Its interval between probes, in milliseconds.
+        interval_ms: u64,
+        /// The rate that makes, rounded up.
+        pps: u64,
+        /// The ceiling.
+        max: u32,
+    },
 }
 
 fn span_text(used: Option<PortRange>) -> String {
@@ -187,6 +201,7 @@ impl Violation {
             Violation::Spoof => "options.spoof",
             Violation::RecordRoute => "options.record_route",
             Violation::Timestamp => "options.timestamp",
+            Violation::Rate { .. } => "rate.pps",
         }
     }
 }

@@ -549,3 +549,17 @@ fn rate_ceiling() {
     assert_eq!(p.effective_max_tasks(0), 8);
     assert_eq!(Policy::default().effective_pps(u32::MAX), 100);
 }
+
+#[test]
+fn a_ping_faster_than_the_vp_rate_is_refused() {
+    let p = open_with("[rate]\npps = 10\n");
+    allowed(&p, "ping -i 0.1 8.8.8.8");
+    allowed(&p, "ping 8.8.8.8");
+    let e = refused(&p, "ping -i 0.05 8.8.8.8");
+    assert_eq!(
+        e,
+        "policy: ping probing every 50 ms is 20 packets/s, above rate.pps 10 (rate.pps)"
+    );
+    let v = p.check(&cmd("ping -i 0.001 8.8.8.8")).unwrap_err();
+    assert_eq!(v.rule(), "rate.pps");
+}
