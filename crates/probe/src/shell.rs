@@ -670,6 +670,8 @@ impl Shell {
         self.apps.finished(id);
         self.running.remove(&id);
         self.shared.tasks_finished.fetch_add(1, Ordering::Relaxed);
+        // Its slot of the window is free.
+        self.start_queued();
         self.publish();
         let _ = self.out.send(TaskOutput {
             task: id,

@@ -349,6 +349,20 @@ fn app_commands_run_through_the_prober() {
     assert_eq!(u.stop_reason, UdpprobeStop::Done, "{u:?}");
     assert!(u.probes[0].replies.is_empty());
 
+    // A window of one: app tasks wait for each other's slot, and all of them finish.
+    handle.set_window(1);
+    let ids: Vec<_> = (0..3)
+        .map(|_| {
+            handle
+                .submit_line(&format!("host -s {srv4} www.example.test"))
+                .unwrap()
+        })
+        .collect();
+    for id in ids {
+        assert_eq!(host_of(next(&mut results, id)).stop_reason, HostStop::Done);
+    }
+    handle.set_window(0);
+
     // Shutdown halts a running app task, whose result still arrives.
     let id = handle
         .submit_line(&format!("udpprobe -d 9 -c 5 -W 5 -p 00 {srv4}"))
