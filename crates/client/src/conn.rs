@@ -75,6 +75,9 @@ impl Write for Stream {
 pub(crate) struct State {
     /// VPs listed by the controller (mux connections only).
     pub(crate) vps: BTreeMap<VpId, VpInfo>,
+    /// Policy texts VPs published (VP_POLICY, a Vantage extension), kept
+    /// apart from `vps` because it precedes the VP_UPDATE carrying its hash.
+    pub(crate) policies: HashMap<VpId, String>,
     pub(crate) vp_events: VecDeque<VpEvent>,
     pub(crate) vp_waker: Option<Waker>,
     /// Open channels by channel id (0 for a control connection).

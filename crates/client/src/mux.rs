@@ -74,6 +74,16 @@ pub(crate) fn on_mux_bytes(dec: &mut MuxDecoder, st: &mut State, bytes: Option<&
     }
 }
 
+/// The typed view of a VP_UPDATE, with the policy text the VP published (if
+/// the update names a policy hash).
+fn vp_info(st: &State, u: &vantage_proto::mux::VpUpdate) -> VpInfo {
+    let mut info = VpInfo::from_update(u);
+    if info.policy_hash.is_some() {
+        info.policy = st.policies.get(&info.id).cloned();
+    }
+    info
+}
+
 fn on_mux_event(st: &mut State, ev: MuxEvent) {
     match ev {
         MuxEvent::Data { channel, bytes } => {
@@ -89,7 +99,7 @@ fn on_mux_event(st: &mut State, ev: MuxEvent) {
             }
         }
         MuxEvent::Control(MuxControl::VpUpdate(u)) => {
-            let info = VpInfo::from_update(&u);
+            let info = vp_info(st, &u);
             let ev = if st.vps.insert(info.id, info.clone()).is_some() {
                 VpEvent::Updated(info)
             } else {
@@ -100,7 +110,22 @@ fn on_mux_event(st: &mut State, ev: MuxEvent) {
                 st.to_wake.push(w);
             }
         }
+        MuxEvent::Control(MuxControl::VpPolicy { vp_id, text }) => {
+            // It precedes the VP_UPDATE with the policy's hash; a VP already
+            // listed gets its text at once.
+            if let Some(info) = st.vps.get_mut(&vp_id)
+                && info.policy.as_ref() != Some(&text)
+            {
+                info.policy = Some(text.clone());
+                st.vp_events.push_back(VpEvent::Updated(info.clone()));
+                if let Some(w) = st.vp_waker.take() {
+                    st.to_wake.push(w);
+                }
+            }
+            st.policies.insert(vp_id, text);
+        }
         MuxEvent::Control(MuxControl::VpDepart(id)) => {
+            st.policies.remove(&id);
             // Departures of ids never announced (VP_DEPART(0)) are ignored.
             if st.vps.remove(&id).is_none() {
                 return;
@@ -184,8 +209,11 @@ impl MuxClient {
                 match ev? {
                     MuxEvent::Control(MuxControl::Go) => break 'greeting,
                     MuxEvent::Control(MuxControl::VpUpdate(u)) => {
-                        let info = VpInfo::from_update(&u);
+                        let info = vp_info(&state, &u);
                         state.vps.insert(info.id, info);
+                    }
+                    MuxEvent::Control(MuxControl::VpPolicy { vp_id, text }) => {
+                        state.policies.insert(vp_id, text);
                     }
                     _ => {}
                 }

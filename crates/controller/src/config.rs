@@ -55,6 +55,10 @@ pub struct Config {
     pub reload_on_sighup: bool,
     /// Cap on bytes queued for one mux client.
     pub mux_backlog: usize,
+    /// Liveness timers of every VP link: KEEPALIVE after this much write
+    /// silence, link declared dead (and the grace period started) after this
+    /// much read silence. Default 30 s and 60 s, as scamper.
+    pub timers: vantage_proto::remote::Timers,
 }
 
 impl Config {
@@ -70,6 +74,7 @@ impl Config {
             grace: DEFAULT_GRACE,
             reload_on_sighup: true,
             mux_backlog: DEFAULT_MUX_BACKLOG,
+            timers: vantage_proto::remote::Timers::default(),
         }
     }
 }

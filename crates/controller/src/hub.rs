@@ -14,8 +14,13 @@ use tracing::{debug, info, warn};
 use vantage_proto::meta::Metadata;
 use vantage_proto::mux::{self, MuxChannelId, MuxControl, MuxEvent, VpId, VpInfo, encode_data};
 use vantage_proto::remote::{
-    ChannelId, ControllerEvent, ControllerLink, Frame, Hello, Magic, ResumeRequest,
+    ChannelId, ControllerEvent, ControllerLink, Frame, Hello, Magic, ResumeRequest, Timers, VpMeta,
 };
+
+/// How long a new VP's announcement waits for its metadata publication (a
+/// Vantage probe sends it right after MASTER_ID; scamper never does), so that
+/// clients learn of the VP once, with its policy.
+pub(crate) const ANNOUNCE_WAIT: Duration = Duration::from_millis(250);
 
 /// Identifies one VP TCP connection.
 pub(crate) type ConnId = u64;
@@ -27,6 +32,7 @@ pub(crate) type MuxId = u64;
 pub(crate) struct Outbox {
     tx: mpsc::UnboundedSender<Vec<u8>>,
     kill: Arc<Notify>,
+    abort: Arc<Notify>,
     queued: Arc<AtomicUsize>,
 }
 
@@ -35,6 +41,8 @@ pub(crate) struct Outbox {
 pub(crate) struct OutboxEnds {
     pub(crate) rx: mpsc::UnboundedReceiver<Vec<u8>>,
     pub(crate) kill: Arc<Notify>,
+    /// Tells the writer to drop what is queued and close at once.
+    pub(crate) abort: Arc<Notify>,
     pub(crate) queued: Arc<AtomicUsize>,
 }
 
@@ -42,14 +50,21 @@ impl Outbox {
     pub(crate) fn new() -> (Self, OutboxEnds) {
         let (tx, rx) = mpsc::unbounded_channel();
         let kill = Arc::new(Notify::new());
+        let abort = Arc::new(Notify::new());
         let queued = Arc::new(AtomicUsize::new(0));
         (
             Self {
                 tx,
                 kill: Arc::clone(&kill),
+                abort: Arc::clone(&abort),
                 queued: Arc::clone(&queued),
             },
-            OutboxEnds { rx, kill, queued },
+            OutboxEnds {
+                rx,
+                kill,
+                abort,
+                queued,
+            },
         )
     }
 
@@ -64,6 +79,13 @@ impl Outbox {
     /// Stops reading at once; what is queued is still written, then the
     /// connection is closed.
     fn close(self) {
+        self.kill.notify_one();
+    }
+
+    /// Stops reading and writing at once, dropping what is queued (a client
+    /// that does not read gets nothing more).
+    fn abort(self) {
+        self.abort.notify_one();
         self.kill.notify_one();
     }
 }
@@ -104,6 +126,10 @@ struct Vp {
     conn: Option<(ConnId, Outbox)>,
     lost_at: Option<Instant>,
     chans: HashMap<ChannelId, (MuxId, MuxChannelId)>,
+    /// Whether mux clients were told of this VP; until then it waits (at most
+    /// until `announce_at`) for the VP's metadata publication.
+    announced: bool,
+    announce_at: Instant,
 }
 
 struct MuxClient {
@@ -118,6 +144,7 @@ pub(crate) struct HubConfig {
     pub(crate) meta_path: Option<PathBuf>,
     pub(crate) meta: Metadata,
     pub(crate) mux_backlog: usize,
+    pub(crate) timers: Timers,
 }
 
 pub(crate) struct Hub {
@@ -163,6 +190,25 @@ fn update_frame(info: &VpInfo) -> Option<Vec<u8>> {
             }
         }
     }
+}
+
+/// What announces `info` to a mux client: VP_POLICY (when the VP published
+/// a policy; old clients ignore it) then VP_UPDATE.
+fn announcement(info: &VpInfo) -> Vec<u8> {
+    let mut b = Vec::new();
+    if let Some(text) = &info.policy {
+        let m = MuxControl::VpPolicy {
+            vp_id: info.id,
+            text: text.clone(),
+        };
+        if let Err(e) = m.encode_frame(&mut b) {
+            warn!(vp = info.id.0, error = %e, "cannot send the VP's policy to mux clients");
+        }
+    }
+    if let Some(u) = update_frame(info) {
+        b.extend_from_slice(&u);
+    }
+    b
 }
 
 fn frame_bytes(frame: &MuxControl) -> Vec<u8> {
@@ -242,10 +288,8 @@ impl Hub {
             }
             HubEvent::MuxOpen { mux, out, uid } => {
                 let mut bytes = Vec::new();
-                for vp in self.vps.values() {
-                    if let Some(b) = update_frame(&vp.info) {
-                        bytes.extend_from_slice(&b);
-                    }
+                for vp in self.vps.values().filter(|v| v.announced) {
+                    bytes.extend_from_slice(&announcement(&vp.info));
                 }
                 bytes.extend_from_slice(&frame_bytes(&MuxControl::Go));
                 out.send(bytes);
@@ -318,7 +362,10 @@ impl Hub {
             name.map(str::to_owned),
             peer_id_string(peer),
         ) {
-            Ok(l) => l,
+            Ok(mut l) => {
+                l.set_timers(self.cfg.timers);
+                l
+            }
             Err(e) => {
                 warn!(%peer, error = %e, "refused VP");
                 out.close();
@@ -335,17 +382,46 @@ impl Hub {
             id,
             Vp {
                 link,
-                info: info.clone(),
+                info,
                 arrival,
                 first_peer: peer,
                 conn: Some((conn, out)),
                 lost_at: None,
                 chans: HashMap::new(),
+                announced: false,
+                announce_at: now + ANNOUNCE_WAIT,
             },
         );
         self.pump_vp(id, now);
-        if let Some(b) = update_frame(&info) {
+    }
+
+    /// Tells every mux client of the VP (again, if `announced` already).
+    fn announce(&mut self, id: VpId, now: Instant) {
+        let Some(vp) = self.vps.get_mut(&id) else {
+            return;
+        };
+        vp.announced = true;
+        let b = announcement(&vp.info);
+        if !b.is_empty() {
             self.broadcast(&b, now);
+        }
+    }
+
+    /// A Vantage VP published its metadata (its policy).
+    fn on_meta(&mut self, id: VpId, meta: VpMeta, now: Instant) {
+        let Some(vp) = self.vps.get_mut(&id) else {
+            return;
+        };
+        let changed = vp.info.policy != meta.policy || vp.info.policy_hash != meta.policy_hash;
+        info!(
+            vp = id.0,
+            policy_hash = meta.policy_hash.as_deref().unwrap_or("-"),
+            "VP published its policy"
+        );
+        vp.info.policy = meta.policy;
+        vp.info.policy_hash = meta.policy_hash;
+        if !vp.announced || changed {
+            self.announce(id, now);
         }
     }
 
@@ -405,6 +481,7 @@ impl Hub {
             return;
         };
         let mut over = Vec::new();
+        let mut metas = Vec::new();
         while let Some(ev) = vp.link.poll_event() {
             match ev {
                 ControllerEvent::Data { channel, bytes } => {
@@ -420,7 +497,7 @@ impl Hub {
                         }
                     }
                 }
-                ControllerEvent::Meta(_) => {}
+                ControllerEvent::Meta(m) => metas.push(m),
                 ControllerEvent::BadMeta(why) => {
                     warn!(vp = id.0, "VP metadata ignored: {why}");
                 }
@@ -436,6 +513,9 @@ impl Hub {
             }
         }
         flush_link(vp, now);
+        for m in metas {
+            self.on_meta(id, m, now);
+        }
         for m in over {
             self.mux_overflow(m, now);
         }
@@ -446,9 +526,9 @@ impl Hub {
             warn!(
                 mux = m,
                 limit = self.cfg.mux_backlog,
-                "mux client does not read its data; disconnecting it"
+                "mux client does not read its data; disconnecting it (its channels are closed, its tasks end for it alone)"
             );
-            self.close_mux(m, now);
+            self.close_mux_with(m, now, true);
         }
     }
 
@@ -507,7 +587,9 @@ impl Hub {
             channels = vp.chans.len(),
             "VP departed: {why}"
         );
-        self.broadcast(&frame_bytes(&MuxControl::VpDepart(id)), now);
+        if vp.announced {
+            self.broadcast(&frame_bytes(&MuxControl::VpDepart(id)), now);
+        }
         for (m, mc) in vp.chans.into_values() {
             if let Some(client) = self.muxes.get_mut(&m) {
                 client.chans.remove(&mc);
@@ -519,9 +601,16 @@ impl Hub {
     fn next_deadline(&self) -> Option<Instant> {
         self.vps
             .values()
-            .filter_map(|vp| match vp.lost_at {
-                Some(t) => Some(t + self.cfg.grace),
-                None => vp.link.poll_timeout(),
+            .filter_map(|vp| {
+                let t = match vp.lost_at {
+                    Some(t) => Some(t + self.cfg.grace),
+                    None => vp.link.poll_timeout(),
+                };
+                if vp.announced {
+                    t
+                } else {
+                    Some(t.map_or(vp.announce_at, |t| t.min(vp.announce_at)))
+                }
             })
             .min()
     }
@@ -529,6 +618,12 @@ impl Hub {
     fn on_timers(&mut self, now: Instant) {
         let ids: Vec<VpId> = self.vps.keys().copied().collect();
         for id in ids {
+            let Some(vp) = self.vps.get_mut(&id) else {
+                continue;
+            };
+            if !vp.announced && now >= vp.announce_at {
+                self.announce(id, now);
+            }
             let Some(vp) = self.vps.get_mut(&id) else {
                 continue;
             };
@@ -608,6 +703,12 @@ impl Hub {
     }
 
     fn close_mux(&mut self, m: MuxId, now: Instant) {
+        self.close_mux_with(m, now, false);
+    }
+
+    /// Forgets a mux client, closing its channels on their VPs; with `abort`,
+    /// what is still queued for it is dropped instead of written.
+    fn close_mux_with(&mut self, m: MuxId, now: Instant, abort: bool) {
         let Some(client) = self.muxes.remove(&m) else {
             return;
         };
@@ -618,7 +719,11 @@ impl Hub {
                 flush_link(vp, now);
             }
         }
-        client.out.close();
+        if abort {
+            client.out.abort();
+        } else {
+            client.out.close();
+        }
     }
 
     fn reload(&mut self) {
@@ -638,7 +743,7 @@ impl Hub {
         let mut changed = Vec::new();
         for (id, vp) in &mut self.vps {
             let name = vp.link.monitor_name();
-            let info = VpInfo::announce(
+            let mut info = VpInfo::announce(
                 *id,
                 name,
                 vp.arrival.0,
@@ -646,9 +751,13 @@ impl Hub {
                 vp.first_peer.ip(),
                 name.and_then(|n| self.cfg.meta.get(n)),
             );
+            info.policy.clone_from(&vp.info.policy);
+            info.policy_hash.clone_from(&vp.info.policy_hash);
             if info != vp.info {
                 vp.info = info.clone();
-                changed.push(info);
+                if vp.announced {
+                    changed.push(info);
+                }
             }
         }
         info!(
@@ -658,7 +767,8 @@ impl Hub {
             "VP metadata reloaded"
         );
         for info in changed {
-            if let Some(b) = update_frame(&info) {
+            let b = announcement(&info);
+            if !b.is_empty() {
                 self.broadcast(&b, now);
             }
         }
@@ -668,7 +778,9 @@ impl Hub {
         let now = Instant::now();
         let ids: Vec<VpId> = self.vps.keys().copied().collect();
         for id in &ids {
-            self.broadcast(&frame_bytes(&MuxControl::VpDepart(*id)), now);
+            if self.vps.get(id).is_some_and(|v| v.announced) {
+                self.broadcast(&frame_bytes(&MuxControl::VpDepart(*id)), now);
+            }
         }
         for (_, client) in std::mem::take(&mut self.muxes) {
             client.out.close();

@@ -150,6 +150,7 @@ impl Controller {
             meta_path: config.vp_meta.clone(),
             meta,
             mux_backlog: config.mux_backlog,
+            timers: config.timers,
         });
         let hub = tokio::spawn(hub.run(hub_rx, stop_rx));
         let tracker = TaskTracker::new();

@@ -23,20 +23,40 @@ const WRITE_STALL: Duration = Duration::from_secs(60);
 pub(crate) type Tls = Option<Arc<RwLock<TlsAcceptor>>>;
 
 /// Writes what the hub queues, then closes the write side.
+/// An abort drops what is queued and closes without writing it.
 async fn writer<W: AsyncWrite + Unpin>(mut w: W, mut ends: OutboxEnds) {
-    while let Some(b) = ends.rx.recv().await {
+    let abort = Arc::clone(&ends.abort);
+    let aborted = abort.notified();
+    tokio::pin!(aborted);
+    loop {
+        let b = tokio::select! {
+            () = &mut aborted => {
+                debug!("connection aborted; dropping what is queued");
+                return;
+            }
+            b = ends.rx.recv() => match b {
+                Some(b) => b,
+                None => break,
+            },
+        };
         let n = b.len();
-        match tokio::time::timeout(WRITE_STALL, w.write_all(&b)).await {
-            Ok(Ok(())) => {
-                ends.queued.fetch_sub(n, Ordering::Relaxed);
+        tokio::select! {
+            () = &mut aborted => {
+                debug!("connection aborted; dropping what is queued");
+                return;
             }
-            Ok(Err(e)) => {
-                debug!("write failed: {e}");
-                break;
-            }
-            Err(_) => {
-                debug!("write stalled for {WRITE_STALL:?}; closing");
-                break;
+            res = tokio::time::timeout(WRITE_STALL, w.write_all(&b)) => match res {
+                Ok(Ok(())) => {
+                    ends.queued.fetch_sub(n, Ordering::Relaxed);
+                }
+                Ok(Err(e)) => {
+                    debug!("write failed: {e}");
+                    break;
+                }
+                Err(_) => {
+                    debug!("write stalled for {WRITE_STALL:?}; closing");
+                    break;
+                }
             }
         }
     }

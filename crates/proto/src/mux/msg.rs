@@ -22,6 +22,8 @@ pub enum MuxType {
     ChannelOpen,
     /// 4: controller → client, a channel was closed by the VP.
     ChannelClose,
+    /// 100 (Vantage extension): controller → client, a VP's policy text.
+    VpPolicy,
     /// Any other type (ignored by receivers).
     Other(u16),
 }
@@ -35,6 +37,7 @@ impl MuxType {
             2 => Self::Go,
             3 => Self::ChannelOpen,
             4 => Self::ChannelClose,
+            100 => Self::VpPolicy,
             other => Self::Other(other),
         }
     }
@@ -47,6 +50,7 @@ impl MuxType {
             Self::Go => 2,
             Self::ChannelOpen => 3,
             Self::ChannelClose => 4,
+            Self::VpPolicy => 100,
             Self::Other(v) => v,
         }
     }
@@ -60,6 +64,7 @@ impl fmt::Display for MuxType {
             Self::Go => f.write_str("GO"),
             Self::ChannelOpen => f.write_str("CHANNEL_OPEN"),
             Self::ChannelClose => f.write_str("CHANNEL_CLOSE"),
+            Self::VpPolicy => f.write_str("VP_POLICY"),
             Self::Other(v) => write!(f, "mux message type {v}"),
         }
     }
@@ -95,6 +100,8 @@ pub enum AttrKind {
     Ipv6,
     /// 13: metadata `asn6`.
     Ipv6Asn,
+    /// 100 (Vantage extension): the hash of the VP's policy (lowercase hex).
+    PolicyHash,
     /// Any other code (ignored by clients).
     Other(u16),
 }
@@ -116,6 +123,7 @@ impl AttrKind {
             11 => Self::Iata,
             12 => Self::Ipv6,
             13 => Self::Ipv6Asn,
+            100 => Self::PolicyHash,
             other => Self::Other(other),
         }
     }
@@ -136,6 +144,7 @@ impl AttrKind {
             Self::Iata => 11,
             Self::Ipv6 => 12,
             Self::Ipv6Asn => 13,
+            Self::PolicyHash => 100,
             Self::Other(v) => v,
         }
     }
@@ -187,6 +196,14 @@ pub enum MuxControl {
     },
     /// The VP closed the channel; report EOF for it.
     ChannelClose(MuxChannelId),
+    /// (Vantage extension, type 100) The policy text a VP published. Sent
+    /// before the VP_UPDATE that carries its hash; old clients ignore it.
+    VpPolicy {
+        /// The VP.
+        vp_id: VpId,
+        /// The policy text (UTF-8, to the end of the payload).
+        text: String,
+    },
     /// A type this implementation does not know, kept verbatim.
     Unknown {
         /// The type code.
@@ -205,6 +222,7 @@ impl MuxControl {
             Self::Go => MuxType::Go,
             Self::ChannelOpen { .. } => MuxType::ChannelOpen,
             Self::ChannelClose(_) => MuxType::ChannelClose,
+            Self::VpPolicy { .. } => MuxType::VpPolicy,
             Self::Unknown { kind, .. } => MuxType::from_u16(*kind),
         }
     }
@@ -231,6 +249,10 @@ impl MuxControl {
                 out.extend_from_slice(&channel.0.to_be_bytes());
             }
             Self::ChannelClose(c) => out.extend_from_slice(&c.0.to_be_bytes()),
+            Self::VpPolicy { vp_id, text } => {
+                out.extend_from_slice(&vp_id.0.to_be_bytes());
+                out.extend_from_slice(text.as_bytes());
+            }
             Self::Unknown { body, .. } => out.extend_from_slice(body),
         }
         Ok(())
@@ -332,6 +354,19 @@ impl MuxControl {
                 fixed(4)?;
                 Self::ChannelClose(MuxChannelId(u32_at(0)))
             }
+            MuxType::VpPolicy => {
+                if body.len() < 4 {
+                    return Err(Error::Truncated {
+                        msg: ty,
+                        need: 4,
+                        have: body.len(),
+                    });
+                }
+                Self::VpPolicy {
+                    vp_id: VpId(u32_at(0)),
+                    text: String::from_utf8_lossy(&body[4..]).into_owned(),
+                }
+            }
             MuxType::Other(kind) => Self::Unknown {
                 kind,
                 body: body.to_vec(),
@@ -371,6 +406,13 @@ pub struct VpInfo {
     pub iata: Option<String>,
     /// Metadata `tag`s, in order.
     pub tags: Vec<String>,
+    /// The hash of the VP's policy, if it published one (Vantage extension:
+    /// VP_UPDATE attribute 100; the probe hashes the canonical form of the
+    /// policy, see docs/controller.md).
+    pub policy_hash: Option<String>,
+    /// The VP's policy text (Vantage extension: the VP_POLICY message). Not
+    /// part of the VP_UPDATE; the client library fills it in.
+    pub policy: Option<String>,
 }
 
 impl VpInfo {
@@ -432,6 +474,7 @@ impl VpInfo {
                 AttrKind::Shortname => info.shortname = v,
                 AttrKind::Iata => info.iata = v,
                 AttrKind::Tag => info.tags.push(a.value.clone()),
+                AttrKind::PolicyHash => info.policy_hash = v,
                 AttrKind::Other(_) => {}
             }
         }
@@ -440,7 +483,8 @@ impl VpInfo {
 
     /// The VP_UPDATE for this VP, attributes in sc_remoted's order: NAME,
     /// ARRIVAL, IPV4/IPV6, IPV4_ASN, IPV6_ASN, LATLONG, CC, ST, PLACE, SHORTNAME,
-    /// IATA, then one TAG per tag.
+    /// IATA, POLICY_HASH (Vantage), then one TAG per tag. The policy text is
+    /// not part of it (see [`MuxControl::VpPolicy`]).
     pub fn to_update(&self) -> VpUpdate {
         let scalars = [
             (AttrKind::Name, &self.name),
@@ -455,6 +499,7 @@ impl VpInfo {
             (AttrKind::Place, &self.place),
             (AttrKind::Shortname, &self.shortname),
             (AttrKind::Iata, &self.iata),
+            (AttrKind::PolicyHash, &self.policy_hash),
         ];
         let mut attrs: Vec<VpAttr> = scalars
             .into_iter()
@@ -698,6 +743,35 @@ mod tests {
         assert_eq!(d.poll(), Some(Ok(MuxEvent::Control(MuxControl::Go))));
     }
 
+    #[test]
+    fn policy_extension_bytes_and_info() {
+        let m = MuxControl::VpPolicy {
+            vp_id: VpId(3),
+            text: "a=1\n".into(),
+        };
+        let b = m.encode().unwrap();
+        assert_eq!(b, hex!("00000000 0000000a 0064 00000003 613d310a"));
+        assert_eq!(MuxControl::parse(&b[HEADER_LEN..]), Ok(m));
+        let info = VpInfo {
+            id: VpId(3),
+            policy_hash: Some("ab12".into()),
+            policy: Some("ignored: not in VP_UPDATE".into()),
+            tags: vec!["t".into()],
+            ..VpInfo::default()
+        };
+        let u = info.to_update();
+        assert_eq!(
+            u.attrs,
+            [
+                VpAttr::new(AttrKind::PolicyHash, "ab12"),
+                VpAttr::new(AttrKind::Tag, "t")
+            ]
+        );
+        let back = VpInfo::from_update(&u);
+        assert_eq!(back.policy_hash.as_deref(), Some("ab12"));
+        assert_eq!(back.policy, None);
+    }
+
     fn any_control() -> impl Strategy<Value = MuxControl> {
         let attr = (any::<u16>(), "[^\u{0}]{0,12}")
             .prop_map(|(c, v)| VpAttr::new(AttrKind::from_u16(c), v));
@@ -715,7 +789,12 @@ mod tests {
                 channel: MuxChannelId(c)
             }),
             any::<u32>().prop_map(|c| MuxControl::ChannelClose(MuxChannelId(c))),
+            (any::<u32>(), ".{0,40}").prop_map(|(v, text)| MuxControl::VpPolicy {
+                vp_id: VpId(v),
+                text
+            }),
             (5u16.., proptest::collection::vec(any::<u8>(), 0..20))
+                .prop_filter("100 is VP_POLICY", |(kind, _)| *kind != 100)
                 .prop_map(|(kind, body)| MuxControl::Unknown { kind, body }),
         ]
     }
