@@ -1,0 +1,89 @@
+//! The do-not-probe list is reloaded while the probe runs: when its file changes (and on
+//! SIGHUP, see `dnp_sighup.rs`). A list that fails to load keeps the old one in force and the
+//! error is kept in the audit. Needs no privileges.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use vantage_policy::Policy;
+use vantage_probe::{Prober, ProberConfig};
+
+/// Waits (up to 30 s) until `cond` holds.
+fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < Duration::from_secs(30), "never: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_changed_file_is_reloaded_and_a_bad_one_keeps_the_old_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let dnp = dir.path().join("dnp.txt");
+    std::fs::write(&dnp, "192.0.2.0/24\n").unwrap();
+    let policy_file = dir.path().join("policy.toml");
+    std::fs::write(&policy_file, "[do_not_probe]\nfile = \"dnp.txt\"\n").unwrap();
+    let policy = Arc::new(Policy::load(&policy_file).unwrap());
+    // The prober only keeps the audit here; it never sends.
+    let (_prober, handle, _results) = Prober::new(ProberConfig::default()).unwrap();
+    handle.set_policy(Arc::clone(&policy));
+
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (h, p) = (handle.clone(), Arc::clone(&policy));
+    let watcher = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let w = vantage_probe::watch_do_not_probe(h, p, Duration::from_millis(20), false);
+            tokio::pin!(w);
+            // The first poll notes the file as it is; only then may the test change it.
+            tokio::select! {
+                biased;
+                _ = &mut w => panic!("the watcher stopped"),
+                () = tokio::task::yield_now() => {}
+            }
+            ready_tx.send(()).unwrap();
+            // Runs until the test ends (the thread is left behind then).
+            w.await
+        })
+    });
+    ready_rx.recv().unwrap();
+
+    let a: IpAddr = "192.0.2.1".parse().unwrap();
+    let b: IpAddr = "198.51.100.1".parse().unwrap();
+    let list = policy.do_not_probe().unwrap();
+    assert!(list.lookup(a).is_some() && list.lookup(b).is_none());
+
+    // A rename over the file (what editors and config management do) is a change.
+    let tmp = dir.path().join("dnp.new");
+    std::fs::write(&tmp, "198.51.100.0/24\n# two entries\n203.0.113.0/24\n").unwrap();
+    std::fs::rename(&tmp, &dnp).unwrap();
+    eventually("the new list is in force", || {
+        list.lookup(b).is_some() && list.lookup(a).is_none()
+    });
+    let st = handle.audit(100).policy.unwrap();
+    assert_eq!((st.reloads, st.reload_errors), (1, 0), "{st:?}");
+    assert_eq!(st.do_not_probe_entries, 2);
+    assert!(policy.check_destination(b).is_err());
+
+    // A bad list: the old one stays, the error is kept.
+    std::fs::write(&dnp, "198.51.100.0/24\nnot-a-prefix\n").unwrap();
+    eventually("the failed reload is noted", || {
+        handle.audit(100).policy.unwrap().reload_errors == 1
+    });
+    let st = handle.audit(100).policy.unwrap();
+    let err = st.last_reload_error.unwrap();
+    assert!(err.contains("line 2"), "{err}");
+    assert_eq!(st.do_not_probe_entries, 2, "the old list is still in force");
+    assert!(list.lookup(b).is_some());
+    assert!(list.lookup("203.0.113.9".parse().unwrap()).is_some());
+    assert!(
+        !watcher.is_finished(),
+        "the watcher keeps going after an error"
+    );
+}
