@@ -204,8 +204,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
         if let Some(cfg) = remote {
             let s = server.clone();
+            // The policy file's text is published to the controller with the
+            // policy's hash (read again here: the policy crate keeps no text).
+            let opts = vantage_probe::RemoteOptions {
+                policy_text: args
+                    .policy
+                    .as_ref()
+                    .and_then(|p| std::fs::read_to_string(p).ok()),
+                ..vantage_probe::RemoteOptions::default()
+            };
             tasks.spawn(async move {
-                vantage_probe::run_remote(s, cfg)
+                vantage_probe::run_remote_with(s, cfg, opts)
                     .await
                     .context("remote link")
             });

@@ -97,7 +97,10 @@ pub use config::{DEFAULT_PPS, ProberConfig, recv_buffer_for};
 pub use error::{ConfigError, ProberError, SubmitError, TaskError};
 pub use handle::{ProberHandle, ProberStats, Results, SocketInfo, TaskOutput};
 pub use reload::{reload_now, watch_do_not_probe};
-pub use remote::{MAX_BACKOFF, RemoteConfig, RemoteError, RemoteTls, backoff, run_remote};
+pub use remote::{
+    MAX_BACKOFF, RemoteConfig, RemoteError, RemoteOptions, RemoteTls, backoff, run_remote,
+    run_remote_with,
+};
 pub use serve_control::ControlServer;
 pub use session::VERSION;
 pub use vantage_engine::TaskId;

@@ -16,7 +16,9 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use vantage_proto::remote::{self, ChannelId, FrameDecoder, Magic, VpEvent, VpLink};
+use vantage_proto::remote::{
+    self, ChannelId, FrameDecoder, Magic, Timers, VpEvent, VpLink, VpMeta,
+};
 
 use crate::TaskOutput;
 use crate::serve_control::ControlServer;
@@ -44,6 +46,34 @@ pub struct RemoteConfig {
     pub name: Option<String>,
     /// TLS settings, or `None` for plaintext (only for loopback, tunnels and tests).
     pub tls: Option<RemoteTls>,
+}
+
+/// Settings of the remote link beyond where to dial ([`run_remote_with`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteOptions {
+    /// Liveness timers: KEEPALIVE after this much write silence, reconnect at
+    /// once after this much read silence (default 30 s and 60 s, as scamper).
+    pub timers: Timers,
+    /// The policy file's text as loaded, published to the controller with the
+    /// policy's hash. When `None` and the server has a policy, its normalised
+    /// TOML is published instead.
+    pub policy_text: Option<String>,
+}
+
+/// What the probe publishes to a Vantage controller about itself: the policy's
+/// text and its hash ([`vantage_policy::Policy::canonical_hash`]: SHA-256 of
+/// the policy's canonical form, so equal policies hash equally however their
+/// files are written). Nothing when the probe runs without a policy.
+fn publication(server: &ControlServer, opts: &RemoteOptions) -> Option<VpMeta> {
+    let policy = server.policy()?;
+    Some(VpMeta {
+        policy: Some(
+            opts.policy_text
+                .clone()
+                .unwrap_or_else(|| policy.config().to_toml()),
+        ),
+        policy_hash: Some(policy.canonical_hash().to_owned()),
+    })
 }
 
 /// Why the remote link cannot run at all (connection failures are retried, not
@@ -180,8 +210,23 @@ fn client_config(t: &RemoteTls) -> Result<tokio_rustls::TlsConnector, RemoteErro
 /// controller's channels on top of `server`'s prober, and reconnects (resuming the
 /// session when the controller allows it) whenever the connection is lost.
 pub async fn run_remote(server: ControlServer, cfg: RemoteConfig) -> Result<(), RemoteError> {
+    run_remote_with(server, cfg, RemoteOptions::default()).await
+}
+
+/// [`run_remote`] with [`RemoteOptions`]. When the server has a policy, it is
+/// published to the controller at the start of every new session (a Vantage
+/// extension of the remote protocol that only a Vantage controller reads; see
+/// docs/controller.md). A link silent for `timers.silence` is dropped and
+/// dialled again at once, resuming the session.
+pub async fn run_remote_with(
+    server: ControlServer,
+    cfg: RemoteConfig,
+    opts: RemoteOptions,
+) -> Result<(), RemoteError> {
     let dialer = Dialer::new(&cfg)?;
     let mut link = VpLink::new(fresh_magic(), cfg.name.clone())?;
+    link.set_timers(opts.timers);
+    let meta = publication(&server, &opts);
     let mut chans: HashMap<ChannelId, Session> = HashMap::new();
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<(ChannelId, TaskOutput)>();
     let mut failures = 0u32;
@@ -218,10 +263,17 @@ pub async fn run_remote(server: ControlServer, cfg: RemoteConfig) -> Result<(), 
         if let Err(e) = link.connect(Instant::now()) {
             eprintln!("vantage probe: remote link: {e}");
         }
+        let mut silent = false;
         let why = loop {
             // Act on the link's events.
             let mut rejected = false;
             while let Some(ev) = link.poll_event() {
+                if matches!(ev, VpEvent::Established { .. })
+                    && let Some(m) = &meta
+                    && let Err(e) = link.publish_meta(m)
+                {
+                    eprintln!("vantage probe: remote link: cannot publish the policy: {e}");
+                }
                 rejected |= handle_event(
                     &server,
                     &mut names,
@@ -276,6 +328,7 @@ pub async fn run_remote(server: ControlServer, cfg: RemoteConfig) -> Result<(), 
                 },
                 () = timer => {
                     if let Err(e) = link.handle_timeout(Instant::now()) {
+                        silent = matches!(e, remote::Error::Silent(_));
                         break e.to_string();
                     }
                 }
@@ -286,7 +339,13 @@ pub async fn run_remote(server: ControlServer, cfg: RemoteConfig) -> Result<(), 
         link.link_down();
         // Drop channels the session no longer has (a link that cannot resume).
         chans.retain(|c, _| link.channels().any(|l| l == *c));
-        let wait = backoff(failures, random_u64());
+        // After a silent link, dial again at once (remote-protocol.md §4.3):
+        // the controller may be fine and only the path broken.
+        let wait = if silent {
+            Duration::ZERO
+        } else {
+            backoff(failures, random_u64())
+        };
         eprintln!(
             "vantage probe: link to {} lost ({why}); reconnecting in {} ms",
             cfg.server,

@@ -1,0 +1,314 @@
+//! The probe's remote link against the real controller on loopback: the VP's
+//! policy is published and reaches mux clients; a link that goes silent (a TCP
+//! proxy in the test black-holes it) is detected by both ends, the probe dials
+//! again and resumes without losing a result, and a VP that stays unreachable
+//! departs once the controller's grace period, started by its silence timer,
+//! runs out. Skips (passes with a note) without CAP_NET_RAW (the prober needs
+//! raw sockets).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use vantage_client::{ChannelEnd, MuxClient, Outcome, Record, TaskError, VpEvent, VpInfo};
+use vantage_controller::{Config, Controller, LinkSecurity};
+use vantage_policy::Policy;
+use vantage_probe::{ControlServer, Prober, ProberConfig, RemoteConfig, RemoteOptions};
+use vantage_proto::remote::Timers;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Short timers for both ends, so silence is noticed in well under a second.
+const FAST: Timers = Timers {
+    keepalive: Duration::from_millis(100),
+    silence: Duration::from_millis(700),
+};
+
+const POLICY: &str = "# the VP's rules\n[measurements]\ntypes = [\"ping\"]\n\n[rate]\npps = 100\n";
+
+fn is_root() -> bool {
+    caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_NET_RAW).unwrap_or(false)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn controller(rt: &tokio::runtime::Runtime, dir: &Path, grace: Duration) -> (SocketAddr, PathBuf) {
+    let mux = dir.join("mux.sock");
+    let mut cfg = Config::new(
+        vec!["127.0.0.1:0".parse().unwrap()],
+        mux.clone(),
+        LinkSecurity::Plaintext,
+    );
+    cfg.reload_on_sighup = false;
+    cfg.grace = grace;
+    cfg.timers = FAST;
+    let c = rt.block_on(Controller::start(cfg)).unwrap();
+    let addr = c.vp_addrs()[0];
+    // Kept running for the life of the runtime.
+    std::mem::forget(c);
+    (addr, mux)
+}
+
+fn probe(rt: &tokio::runtime::Runtime, server: &str, name: &str, policy: Option<Arc<Policy>>) {
+    let (handle, results, _t) = Prober::spawn(ProberConfig::with_pps(200)).unwrap();
+    let mut s = ControlServer::new(handle, results, 200).unwrap();
+    if let Some(p) = policy {
+        s = s.with_policy(p).unwrap();
+    }
+    let cfg = RemoteConfig {
+        server: server.to_owned(),
+        name: Some(name.to_owned()),
+        tls: None,
+    };
+    let opts = RemoteOptions {
+        timers: FAST,
+        policy_text: Some(POLICY.to_owned()),
+    };
+    rt.spawn(async move { vantage_probe::run_remote_with(s, cfg, opts).await });
+}
+
+fn wait_vp(client: &MuxClient, name: &str) -> VpInfo {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(vp) = client.find_vp(name) {
+            return vp;
+        }
+        assert!(Instant::now() < deadline, "VP {name} never listed");
+        let _ = client.next_vp_event(Some(Duration::from_millis(100)));
+    }
+}
+
+/// A TCP proxy that can black-hole connections: bytes are read and thrown
+/// away, nothing is closed, so each end only notices through its timers.
+struct Proxy {
+    addr: SocketAddr,
+    /// Connections with an id below this are black-holed.
+    hole_below: Arc<AtomicU64>,
+    /// Every connection, new ones too, is black-holed.
+    hole_all: Arc<AtomicBool>,
+    accepted: Arc<AtomicU64>,
+}
+
+impl Proxy {
+    fn start(rt: &tokio::runtime::Runtime, to: SocketAddr) -> Self {
+        let l = rt
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .expect("proxy listens");
+        let addr = l.local_addr().unwrap();
+        let hole_below = Arc::new(AtomicU64::new(0));
+        let hole_all = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(AtomicU64::new(0));
+        let (hb, ha, acc) = (
+            Arc::clone(&hole_below),
+            Arc::clone(&hole_all),
+            Arc::clone(&accepted),
+        );
+        rt.spawn(async move {
+            while let Ok((a, _)) = l.accept().await {
+                let id = acc.fetch_add(1, Ordering::SeqCst);
+                let Ok(b) = TcpStream::connect(to).await else {
+                    continue;
+                };
+                let (ar, aw) = a.into_split();
+                let (br, bw) = b.into_split();
+                let holed = {
+                    let (hb, ha) = (Arc::clone(&hb), Arc::clone(&ha));
+                    move || ha.load(Ordering::SeqCst) || id < hb.load(Ordering::SeqCst)
+                };
+                tokio::spawn(pipe(ar, bw, holed.clone()));
+                tokio::spawn(pipe(br, aw, holed));
+            }
+        });
+        Self {
+            addr,
+            hole_below,
+            hole_all,
+            accepted,
+        }
+    }
+
+    /// Black-holes the connections made so far.
+    fn hole_current(&self) {
+        self.hole_below
+            .store(self.accepted.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+
+    fn hole_everything(&self) {
+        self.hole_all.store(true, Ordering::SeqCst);
+    }
+
+    fn connections(&self) -> u64 {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+async fn pipe(
+    mut r: tokio::net::tcp::OwnedReadHalf,
+    mut w: tokio::net::tcp::OwnedWriteHalf,
+    holed: impl Fn() -> bool,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match r.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if holed() {
+            continue;
+        }
+        if w.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+    if holed() {
+        // A black hole never tells the other end.
+        std::future::pending::<()>().await;
+    }
+}
+
+fn ping_result(o: Outcome) -> vantage_model::Ping {
+    match o {
+        Outcome::Result(r) => match r.record {
+            Record::Ping(p) => *p,
+            other => panic!("expected a ping, got {other:?}"),
+        },
+        Outcome::Failed(f) => panic!("task failed: {f:?}"),
+    }
+}
+
+#[test]
+fn policy_text_and_hash_reach_mux_clients() {
+    if !is_root() {
+        eprintln!("skipped: needs CAP_NET_RAW");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let (addr, mux) = controller(&rt, dir.path(), Duration::from_secs(30));
+    let policy = Arc::new(Policy::from_toml(POLICY, "test policy", None).unwrap());
+    let hash = policy.canonical_hash().to_owned();
+    assert_eq!(hash.len(), 64);
+    // A client already connected hears of the VP once, with its policy.
+    let early = MuxClient::connect(&mux).unwrap();
+    probe(&rt, &addr.to_string(), "vp-policy.test", Some(policy));
+    probe(&rt, &addr.to_string(), "vp-open.test", None);
+    let VpEvent::Arrived(info) = early.next_vp_event(Some(WAIT)).expect("an arrival") else {
+        panic!("expected an arrival")
+    };
+    let VpEvent::Arrived(info2) = early.next_vp_event(Some(WAIT)).expect("an arrival") else {
+        panic!("expected an arrival")
+    };
+    let (with, without) = if info.name.as_deref() == Some("vp-policy.test") {
+        (info, info2)
+    } else {
+        (info2, info)
+    };
+    assert_eq!(with.policy.as_deref(), Some(POLICY));
+    assert_eq!(with.policy_hash.as_deref(), Some(hash.as_str()));
+    assert_eq!((without.policy, without.policy_hash), (None, None));
+    assert_eq!(early.next_vp_event(Some(Duration::from_millis(300))), None);
+    // A client connecting later gets it in the initial list.
+    let late = MuxClient::connect(&mux).unwrap();
+    let v = wait_vp(&late, "vp-policy.test");
+    assert_eq!(v.policy.as_deref(), Some(POLICY));
+    assert_eq!(v.policy_hash.as_deref(), Some(hash.as_str()));
+    // The policy is in force on the VP: a trace is refused, naming the rule.
+    let ch = late.open(v.id).unwrap();
+    let err = ch.send("trace 127.0.0.1").unwrap_err();
+    assert!(err.to_string().contains("measurements.types"), "{err}");
+}
+
+#[test]
+fn silent_link_is_detected_and_resumed_without_loss() {
+    if !is_root() {
+        eprintln!("skipped: needs CAP_NET_RAW");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let (addr, mux) = controller(&rt, dir.path(), Duration::from_secs(30));
+    let proxy = Proxy::start(&rt, addr);
+    probe(&rt, &proxy.addr.to_string(), "vp-quiet.test", None);
+    let client = MuxClient::connect(&mux).unwrap();
+    let vp = wait_vp(&client, "vp-quiet.test");
+    let ch = client.open(vp.id).unwrap();
+    let before = ch.send("ping -c 1 127.0.0.1").unwrap();
+    assert_eq!(
+        ping_result(ch.next_result(Some(WAIT)).unwrap())
+            .dst
+            .to_string(),
+        "127.0.0.1"
+    );
+    let _ = before;
+    // The path goes dark, with a measurement running: its result is produced
+    // into the black hole. Nothing is closed: only the timers can tell.
+    let t = ch.send("ping -c 3 -i 0.3 127.0.0.2").unwrap();
+    proxy.hole_current();
+    let r = ch
+        .next_result(Some(WAIT))
+        .expect("the result after the resume");
+    let Outcome::Result(r) = r else {
+        panic!("task failed: {r:?}")
+    };
+    assert_eq!(r.task, Some(t));
+    assert!(proxy.connections() >= 2, "the probe dialled again");
+    // Same VP, no departure, and the channel still works.
+    let t2 = ch.send("ping -c 1 127.0.0.3").unwrap();
+    let Outcome::Result(r2) = ch.next_result(Some(WAIT)).unwrap() else {
+        panic!()
+    };
+    assert_eq!(r2.task, Some(t2));
+    // Exactly once: nothing more comes.
+    assert!(ch.poll().is_none());
+    while let Some(ev) = client.poll_vp_event() {
+        assert!(
+            !matches!(ev, VpEvent::Departed { .. }),
+            "the VP departed: {ev:?}"
+        );
+    }
+}
+
+#[test]
+fn unreachable_vp_departs_after_silence_and_grace() {
+    if !is_root() {
+        eprintln!("skipped: needs CAP_NET_RAW");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let (addr, mux) = controller(&rt, dir.path(), Duration::from_millis(500));
+    let proxy = Proxy::start(&rt, addr);
+    probe(&rt, &proxy.addr.to_string(), "vp-gone.test", None);
+    let client = MuxClient::connect(&mux).unwrap();
+    let vp = wait_vp(&client, "vp-gone.test");
+    let ch = client.open(vp.id).unwrap();
+    let t = ch.send("ping -c 5 -i 1 127.0.0.1").unwrap();
+    // Every connection, present and future, goes dark: the controller's
+    // silence timer declares the link lost and starts the grace period; the
+    // probe's resumes never arrive, so the VP departs and the task fails.
+    proxy.hole_everything();
+    let started = Instant::now();
+    let o = ch.next_result(Some(WAIT)).expect("the task ends");
+    let Outcome::Failed(f) = o else {
+        panic!("expected a failure, got {o:?}")
+    };
+    assert_eq!(f.task, Some(t));
+    assert_eq!(f.error, TaskError::Ended(ChannelEnd::VpDeparted));
+    assert!(std::iter::from_fn(|| client.poll_vp_event()).any(|e| e
+        == VpEvent::Departed {
+            id: vp.id,
+            controller_gone: false
+        }));
+    eprintln!("departed {:?} after the path went dark", started.elapsed());
+}
