@@ -526,6 +526,66 @@ fn vp_returning_after_the_grace_period_starts_a_new_session() {
 }
 
 #[test]
+fn client_that_stops_reading_is_disconnected_alone() {
+    use std::io::{Read, Write};
+    use vantage_proto::mux::{MuxChannelId, MuxControl, encode_data};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = vantage_controller::Config::new(
+        vec!["127.0.0.1:0".parse().unwrap()],
+        dir.path().join("mux"),
+        vantage_controller::LinkSecurity::Plaintext,
+    );
+    cfg.reload_on_sighup = false;
+    cfg.mux_backlog = 64 * 1024;
+    let env = Env::with_config(cfg, dir);
+    let vp = env.vp(VpOpts::named("busy"));
+    vp.established();
+    let good = env.client();
+    wait_vps(&good, 1);
+    let id = good.vps()[0].id;
+    let ch = good.open(id).unwrap();
+
+    // A client that asks for thousands of results and never reads them.
+    let mut slow = std::os::unix::net::UnixStream::connect(&env.mux).unwrap();
+    let mut req = MuxControl::ChannelOpen {
+        vp_id: id,
+        channel: MuxChannelId(1),
+    }
+    .encode()
+    .unwrap();
+    let mut cmds = Vec::new();
+    for i in 0..6000 {
+        cmds.extend_from_slice(format!("ping 192.0.2.{}\n", i % 250).as_bytes());
+    }
+    encode_data(MuxChannelId(1), &cmds, &mut req).unwrap();
+    slow.write_all(&req).unwrap();
+
+    // The other client and the VP link are not held up meanwhile.
+    for _ in 0..3 {
+        let t = ch.send("ping 192.0.2.1").unwrap();
+        assert_eq!(result(ch.next_result(Some(WAIT)).unwrap()).task, Some(t));
+    }
+    // The slow client is cut off: reading now finds an end, well before the
+    // results of its 6000 commands (each well over 100 bytes).
+    slow.set_read_timeout(Some(WAIT)).unwrap();
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match slow.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("no end of stream for the slow client after {total} bytes: {e}"),
+        }
+    }
+    assert!(total < 6000 * 100, "the slow client got {total} bytes");
+    // The good client still works, on the same VP.
+    let t = ch.send("ping 192.0.2.2").unwrap();
+    assert_eq!(result(ch.next_result(Some(WAIT)).unwrap()).task, Some(t));
+    assert_eq!(good.vps().len(), 1);
+}
+
+#[test]
 #[ignore = "a figure, not a check: run with --ignored --nocapture (release build recommended)"]
 fn relay_rate() {
     let env = Env::plaintext(Duration::from_secs(60), None);
