@@ -101,7 +101,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         eprintln!("vantage run: --pps: {e}");
         return Ok(ExitCode::from(USAGE));
     }
-    let ctx = Context::new(std::process::id());
+    // `host` without -s asks the first nameserver of /etc/resolv.conf, as in the probe.
+    let ctx = Context::new(std::process::id()).with_nameserver(crate::cmd_dns::system_resolver());
     config.pid = ctx.pid;
     let window = args
         .window
@@ -263,6 +264,18 @@ impl RunState {
                     Record::Trace(t) => {
                         t.list = Some(Arc::clone(list));
                         t.cycle = Some(Arc::clone(cycle));
+                    }
+                    Record::Host(h) => {
+                        h.list = Some(Arc::clone(list));
+                        h.cycle = Some(Arc::clone(cycle));
+                    }
+                    Record::Http(h) => {
+                        h.list = Some(Arc::clone(list));
+                        h.cycle = Some(Arc::clone(cycle));
+                    }
+                    Record::Udpprobe(u) => {
+                        u.list = Some(Arc::clone(list));
+                        u.cycle = Some(Arc::clone(cycle));
                     }
                     _ => {}
                 }

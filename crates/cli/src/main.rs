@@ -15,12 +15,15 @@
 //! 2 for usage errors.
 
 mod cmd_controller;
+mod cmd_dns;
+mod cmd_http;
 mod cmd_ping;
 mod cmd_policy;
 mod cmd_probe;
 mod cmd_run;
 mod cmd_testbed;
 mod cmd_trace;
+mod cmd_udpprobe;
 mod human;
 mod input;
 mod oneoff;
@@ -54,6 +57,12 @@ enum Command {
     Ping(cmd_ping::Args),
     /// Traceroute to an address from this machine (options as in the command language).
     Trace(cmd_trace::Args),
+    /// Ask a DNS server one question from this machine (options as in `host` commands).
+    Dns(cmd_dns::Args),
+    /// Fetch a URL over HTTP(S) from this machine (options as in `http` commands).
+    Http(cmd_http::Args),
+    /// Send a payload to a UDP port and record the replies (options as in `udpprobe`).
+    Udpprobe(cmd_udpprobe::Args),
     /// Run a file of measurement commands and write JSON lines or warts.
     Run(cmd_run::Args),
     /// Run the vantage-point daemon: a local control socket and/or a link to a controller.
@@ -74,6 +83,9 @@ fn main() -> ExitCode {
         Command::Wartsdump(a) => wartsdump::run(&a),
         Command::Ping(a) => cmd_ping::run(&a),
         Command::Trace(a) => cmd_trace::run(&a),
+        Command::Dns(a) => cmd_dns::run(&a),
+        Command::Http(a) => cmd_http::run(&a),
+        Command::Udpprobe(a) => cmd_udpprobe::run(&a),
         Command::Run(a) => cmd_run::run(&a),
         Command::Probe(a) => cmd_probe::run(&a),
         Command::Controller(a) => cmd_controller::run(&a),
