@@ -3,9 +3,11 @@
 //! hosts behind one router), driven through the mux by `vantage_client::MuxClient`:
 //!
 //! 1. the mux lists all three VPs with their `--vp-meta` metadata and each carries a
-//!    ping to a target host (plaintext and TLS with client certificates);
+//!    ping to a target host (plaintext and TLS with client certificates; the controller
+//!    listens on IPv4 and IPv6, the third VP dials it over IPv6);
 //! 2. a VP's link is cut (TCP resets, or its interface down) and restored while its
-//!    tasks run: every result arrives exactly once;
+//!    tasks run, and more commands are sent meanwhile: every result arrives exactly
+//!    once;
 //! 3. a probe is killed: its pending tasks fail within the grace period and its
 //!    departure is announced, the other VPs carry on;
 //! 4. the controller is killed and restarted on the same address and mux path: old
@@ -20,6 +22,7 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use support::{
@@ -40,7 +43,7 @@ fn listed_and_each_pings(security: Security) {
     );
     let ids: HashSet<_> = vps.values().map(|v| v.id).collect();
     assert_eq!(ids.len(), 3, "three distinct VP ids: {vps:?}");
-    for (i, (node, name)) in VPS.iter().enumerate() {
+    for (i, (_, name)) in VPS.iter().enumerate() {
         let vp = &vps[*name];
         let (cc, place, asn, tags) = support::META[i];
         assert_eq!(vp.cc.as_deref(), Some(cc), "{name}: {vp:?}");
@@ -48,9 +51,13 @@ fn listed_and_each_pings(security: Security) {
         assert_eq!(vp.asn4.as_deref(), Some(asn), "{name}: {vp:?}");
         assert_eq!(vp.tags, tags.to_vec(), "{name}: {vp:?}");
         assert!(vp.arrival.is_some(), "{name}: {vp:?}");
-        // Each VP comes from its own host.
-        let own = m.addr(node).to_string();
-        assert_eq!(vp.ipv4.as_deref(), Some(own.as_str()), "{name}: {vp:?}");
+        // Each VP comes from its own host (the last one over IPv6).
+        let seen = vp
+            .ipv4
+            .as_deref()
+            .or(vp.ipv6.as_deref())
+            .and_then(|a| a.parse::<IpAddr>().ok());
+        assert_eq!(seen, Some(m.vp_source(i)), "{name}: {vp:?}");
     }
     let target = m.target();
     for (i, (_, name)) in VPS.iter().enumerate() {
@@ -96,6 +103,7 @@ fn link_cut_and_resumed_delivers_every_result_once() {
         return;
     }
     const N: u32 = 24;
+    const LATE: u32 = 4;
     let m = Matrix::start(Security::Tls, "60s");
     let client = connect(&m.mux(), WAIT);
     let vps = wait_all(&client, WAIT);
@@ -172,7 +180,15 @@ fn link_cut_and_resumed_delivers_every_result_once() {
         .to_string();
     m.exec_ok("vp2", &["ip", "link", "set", &ifname, "down"]);
     let cut = Instant::now();
-    std::thread::sleep(Duration::from_secs(5));
+    // Commands sent while the links are down are queued and run after they return.
+    std::thread::sleep(Duration::from_secs(1));
+    for chan in &chans[..2] {
+        for k in N..N + LATE {
+            chan.submit(&format!("ping -c 2 -i 0.2 -W 1 -U {k} {target}"))
+                .unwrap();
+        }
+    }
+    std::thread::sleep(Duration::from_secs(4));
     for r in &reset_rules {
         rule("-D", r);
     }
@@ -184,11 +200,12 @@ fn link_cut_and_resumed_delivers_every_result_once() {
         cut.elapsed().as_millis()
     );
 
-    let ids: Vec<u32> = (0..N).collect();
+    let all: Vec<u32> = (0..N + LATE).collect();
+    let ids = |i: usize| if i < 2 { &all[..] } else { &all[..N as usize] };
     let deadline = Instant::now() + Duration::from_secs(120);
     for (i, chan) in chans.iter().enumerate() {
         let left = deadline.saturating_duration_since(Instant::now());
-        let more = collect(chan, ids.len() - outcomes[i].len(), left);
+        let more = collect(chan, ids(i).len() - outcomes[i].len(), left);
         outcomes[i].extend(more);
     }
     eprintln!(
@@ -202,8 +219,8 @@ fn link_cut_and_resumed_delivers_every_result_once() {
             outcomes[i].push(o);
         }
     }
-    for ((_, name), outs) in VPS.iter().zip(outcomes) {
-        assert_exactly_once(name, outs, &ids, target);
+    for (i, ((_, name), outs)) in VPS.iter().zip(outcomes).enumerate() {
+        assert_exactly_once(name, outs, ids(i), target);
     }
     // The links resumed: same VPs, nobody departed, and the controller saw vp1 resume.
     let events = drain_vp_events(&client);

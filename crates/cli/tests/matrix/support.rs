@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,8 @@ use vantage_testbed::{ProcessGuard, Topology, TopologyBuilder, unique_prefix};
 pub const PORT: u16 = 4001;
 /// The namespace-name stem of these tests (for `down_stale`).
 pub const STEM: &str = "mx";
+/// The VP (index into [`VPS`]) that dials the controller over IPv6.
+pub const DIALS_V6: usize = 2;
 /// A generous bound for anything that should take a second or two.
 pub const WAIT: Duration = Duration::from_secs(30);
 
@@ -135,6 +137,25 @@ impl Matrix {
             .unwrap_or_else(|| panic!("no address for node {node}"))
     }
 
+    /// A host's IPv6 address.
+    pub fn addr6(&self, node: &str) -> Ipv6Addr {
+        self.topo
+            .node(node)
+            .ok()
+            .and_then(vantage_testbed::NodeInfo::v6)
+            .unwrap_or_else(|| panic!("no IPv6 address for node {node}"))
+    }
+
+    /// The address VP `i` (0-based) dials the controller from: the last VP dials over
+    /// IPv6, the others over IPv4.
+    pub fn vp_source(&self, i: usize) -> IpAddr {
+        if i == DIALS_V6 {
+            IpAddr::V6(self.addr6(VPS[i].0))
+        } else {
+            IpAddr::V4(self.addr(VPS[i].0))
+        }
+    }
+
     /// The target's address.
     pub fn target(&self) -> Ipv4Addr {
         self.addr("target")
@@ -160,9 +181,9 @@ impl Matrix {
         p.distinguished_name
             .push(DnType::CommonName, "Vantage matrix test CA");
         let ca = CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap();
-        let leaf = |san: &str, client: bool, file: &str| {
-            let mut p = CertificateParams::new(vec![san.to_owned()]).unwrap();
-            p.distinguished_name.push(DnType::CommonName, san);
+        let leaf = |sans: &[String], client: bool, file: &str| {
+            let mut p = CertificateParams::new(sans.to_vec()).unwrap();
+            p.distinguished_name.push(DnType::CommonName, &sans[0]);
             if client {
                 p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
             }
@@ -172,10 +193,14 @@ impl Matrix {
             std::fs::write(d.join(format!("{file}.key")), key.serialize_pem()).unwrap();
         };
         std::fs::write(d.join("ca.pem"), ca.pem()).unwrap();
-        // The probes dial the controller by its address: an IP subjectAltName.
-        leaf(&self.addr("ctrl").to_string(), false, "ctrl");
+        // The probes dial the controller by its addresses: IP subjectAltNames.
+        let ctrl = [
+            self.addr("ctrl").to_string(),
+            self.addr6("ctrl").to_string(),
+        ];
+        leaf(&ctrl, false, "ctrl");
         for (node, name) in VPS {
-            leaf(name, true, node);
+            leaf(&[name.to_owned()], true, node);
         }
     }
 
@@ -201,6 +226,8 @@ impl Matrix {
             "controller".into(),
             "--listen".into(),
             format!("{}:{PORT}", self.addr("ctrl")),
+            "--listen".into(),
+            format!("[{}]:{PORT}", self.addr6("ctrl")),
             "--mux".into(),
             self.mux().display().to_string(),
             "--vp-meta".into(),
@@ -244,7 +271,11 @@ impl Matrix {
         let mut args: Vec<String> = vec![
             "probe".into(),
             "--remote".into(),
-            format!("{}:{PORT}", self.addr("ctrl")),
+            if i == DIALS_V6 {
+                format!("[{}]:{PORT}", self.addr6("ctrl"))
+            } else {
+                format!("{}:{PORT}", self.addr("ctrl"))
+            },
             "--name".into(),
             name.into(),
             "--pps".into(),
