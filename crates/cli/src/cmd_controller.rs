@@ -36,6 +36,16 @@ pub struct Args {
     /// How long a VP whose link dropped may take to come back (`60s`, `5m`, `500ms`).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     grace: Duration,
+    /// Send KEEPALIVE on a VP link after this much write silence.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    keepalive: Duration,
+    /// Declare a VP link dead (and start its grace period) after this much read
+    /// silence; keep it above the VPs' keepalive interval (30 s for scamper).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    silence: Duration,
+    /// Disconnect a mux client once this many MiB are queued for it unread.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    mux_backlog_mib: usize,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -77,6 +87,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let mut config = Config::new(args.listen.clone(), args.mux.clone(), security);
     config.vp_meta.clone_from(&args.vp_meta);
     config.grace = args.grace;
+    if args.silence <= args.keepalive {
+        anyhow::bail!("--silence must be longer than --keepalive, or idle links are dropped");
+    }
+    config.timers = vantage_controller::Timers {
+        keepalive: args.keepalive,
+        silence: args.silence,
+    };
+    config.mux_backlog = args
+        .mux_backlog_mib
+        .saturating_mul(1024 * 1024)
+        .max(64 * 1024);
     vantage_controller::run_blocking(config).context("controller")?;
     Ok(ExitCode::SUCCESS)
 }

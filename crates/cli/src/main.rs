@@ -24,6 +24,7 @@ mod cmd_run;
 mod cmd_testbed;
 mod cmd_trace;
 mod cmd_udpprobe;
+mod cmd_vps;
 mod human;
 mod input;
 mod oneoff;
@@ -73,6 +74,8 @@ enum Command {
     Policy(cmd_policy::Args),
     /// Build, inspect or remove the emulated Internet on this machine (root only).
     Testbed(cmd_testbed::Args),
+    /// List a controller's VPs with their metadata and policy hashes (`--mux PATH`).
+    Vps(cmd_vps::Args),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Controller(a) => cmd_controller::run(&a),
         Command::Testbed(a) => cmd_testbed::run(&a),
         Command::Policy(a) => cmd_policy::run(&a),
+        Command::Vps(a) => cmd_vps::run(&a),
     };
     match result {
         Ok(code) => code,

@@ -51,6 +51,8 @@ pub use config::{
     Config, DEFAULT_GRACE, DEFAULT_MUX_BACKLOG, DEFAULT_MUX_MODE, LinkSecurity, TlsFiles,
 };
 pub use error::Error;
+/// The liveness timers of VP links ([`Config::timers`]).
+pub use vantage_proto::remote::Timers;
 
 use hub::{Hub, HubConfig, HubEvent};
 use std::future::Future;
