@@ -9,9 +9,13 @@
 //!    tasks run, and more commands are sent meanwhile: every result arrives exactly
 //!    once;
 //! 3. a probe is killed: its pending tasks fail within the grace period and its
-//!    departure is announced, the other VPs carry on;
+//!    departure is announced, the other VPs carry on; started again, it is a new VP;
+//!    a link cut for longer than the grace period ends the VP the same way, and the
+//!    probe returns as a new VP;
 //! 4. the controller is killed and restarted on the same address and mux path: old
 //!    clients see every VP depart and every pending task fail, the probes come back;
+//!    stopped cleanly (SIGTERM), it ends every VP and task, exits with success and
+//!    removes its mux socket;
 //! 5. 3 VPs x 500 pings through one mux client: every result arrives once.
 //!
 //! Timing figures go to stderr for the lead's notes; assertions are on behaviour only,
@@ -127,41 +131,7 @@ fn link_cut_and_resumed_delivers_every_result_once() {
         outcomes.push(vec![first]);
     }
 
-    let ctrl = format!("{}", m.addr("ctrl"));
-    let port = support::PORT.to_string();
-    // Every packet of the link is answered with a reset, in both directions (the
-    // resets themselves must pass, or both ends never hear of them).
-    let reset_rules = [
-        ["OUTPUT", "-d", &ctrl, "--dport", &port],
-        ["INPUT", "-s", &ctrl, "--sport", &port],
-    ];
-    let rule = |op: &str, [chain, a, addr, p, n]: &[&str; 5]| {
-        m.exec_ok(
-            "vp1",
-            &[
-                "iptables",
-                op,
-                chain,
-                "-p",
-                "tcp",
-                a,
-                addr,
-                p,
-                n,
-                "!",
-                "--tcp-flags",
-                "RST",
-                "RST",
-                "-j",
-                "REJECT",
-                "--reject-with",
-                "tcp-reset",
-            ],
-        );
-    };
-    for r in &reset_rules {
-        rule("-A", r);
-    }
+    m.reset_link(0, true);
     let ifname = m
         .topo
         .node("vp2")
@@ -189,9 +159,7 @@ fn link_cut_and_resumed_delivers_every_result_once() {
         }
     }
     std::thread::sleep(Duration::from_secs(4));
-    for r in &reset_rules {
-        rule("-D", r);
-    }
+    m.reset_link(0, false);
     m.exec_ok("vp2", &["ip", "link", "set", &ifname, "up"]);
     // Bringing the link down removed its routes; put the default route back.
     m.exec_ok("vp2", &["ip", "route", "replace", "default", "via", &gw]);
@@ -325,6 +293,194 @@ fn killed_probe_fails_its_tasks_and_departs() {
     let p = ping_of(other.next_result(Some(WAIT)).expect("vp1 still measures"));
     assert_eq!(p.user_id, 7);
     assert_eq!(p.replies.len(), 1);
+
+    // Started again, the probe is a new VP (a new session, a new id).
+    m.restart_probe(1);
+    let restarted = Instant::now();
+    let back = wait_new_vp(&client, VPS[1].1, victim.id);
+    eprintln!(
+        "matrix: restarted probe listed again {} ms after its start",
+        restarted.elapsed().as_millis()
+    );
+    assert_eq!(back.cc.as_deref(), Some(support::META[1].0), "{back:?}");
+    let chan = client.open(back.id).unwrap();
+    chan.send(&format!("ping -c 1 -W 5 -U 8 {target}")).unwrap();
+    let p = ping_of(
+        chan.next_result(Some(WAIT))
+            .expect("the restarted probe measures"),
+    );
+    assert_eq!(p.user_id, 8);
+}
+
+/// Waits for VP `name` to be listed under an id other than `old`.
+fn wait_new_vp(
+    client: &vantage_client::MuxClient,
+    name: &str,
+    old: vantage_client::VpId,
+) -> vantage_client::VpInfo {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = client
+            .vps()
+            .into_iter()
+            .find(|v| v.name.as_deref() == Some(name) && v.id != old)
+        {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} not back under a new id; listed: {:?}",
+            client.vps()
+        );
+        let _ = client.next_vp_event(Some(Duration::from_millis(100)));
+    }
+}
+
+/// A link cut for longer than the grace period (2 s): the VP departs and its tasks
+/// fail; when the link returns, the controller refuses to resume the old session and
+/// the probe comes back as a new VP.
+#[test]
+fn link_cut_longer_than_grace_ends_the_vp_and_it_returns_as_new() {
+    if !can_run() {
+        return;
+    }
+    let m = Matrix::start(Security::Tls, "2s");
+    let client = connect(&m.mux(), WAIT);
+    let vps = wait_all(&client, WAIT);
+    let target = m.target();
+    let old = vps[VPS[0].1].id;
+    let chan = client.open(old).unwrap();
+    // Ends ~4 s from now, inside the cut: the probe then writes and hears the reset.
+    chan.send(&format!("ping -c 6 -i 0.5 -W 1 -U 0 {target}"))
+        .unwrap();
+    m.reset_link(0, true);
+    let cut = Instant::now();
+    // The controller forwards this command, hears the reset and starts the grace period.
+    chan.submit(&format!("ping -c 1 -U 1 {target}")).unwrap();
+    let outs = collect(&chan, 2, WAIT);
+    eprintln!(
+        "matrix: tasks of the cut-off VP failed {} ms after the cut (grace 2 s)",
+        cut.elapsed().as_millis()
+    );
+    assert_eq!(outs.len(), 2, "both tasks end: {outs:?}");
+    for o in outs {
+        match o {
+            Outcome::Failed(f) => {
+                assert_eq!(f.error, TaskError::Ended(ChannelEnd::VpDeparted), "{f:?}")
+            }
+            Outcome::Result(r) => panic!("a departed VP's task has a result: {r:?}"),
+        }
+    }
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match client.next_vp_event(Some(deadline.saturating_duration_since(Instant::now()))) {
+            Some(VpEvent::Departed { id, .. }) if id == old => break,
+            Some(_) => {}
+            None => panic!("no departure announced for VP {old:?}"),
+        }
+    }
+    // Keep the link cut until the probe itself has noticed (its first task's result).
+    while cut.elapsed() < Duration::from_secs(6) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    m.reset_link(0, false);
+    let restored = Instant::now();
+    let back = wait_new_vp(&client, VPS[0].1, old);
+    eprintln!(
+        "matrix: cut-off VP back under a new id {} ms after the link returned",
+        restored.elapsed().as_millis()
+    );
+    let chan = client.open(back.id).unwrap();
+    chan.send(&format!("ping -c 1 -W 5 -U 2 {target}")).unwrap();
+    let p = ping_of(
+        chan.next_result(Some(WAIT))
+            .expect("the returned VP measures"),
+    );
+    assert_eq!(p.user_id, 2);
+    // The other VPs never noticed.
+    for (_, name) in &VPS[1..] {
+        assert_eq!(client.find_vp(name).map(|v| v.id), Some(vps[*name].id));
+    }
+}
+
+/// The controller stopped cleanly (SIGTERM): clients see every VP depart and every
+/// pending task fail, the controller exits with success and removes its mux socket;
+/// started again, it gets its probes back.
+#[test]
+fn cleanly_stopped_controller_ends_every_task_and_vp() {
+    if !can_run() {
+        return;
+    }
+    let mut m = Matrix::start(Security::Plaintext, "60s");
+    let old = connect(&m.mux(), WAIT);
+    let vps = wait_all(&old, WAIT);
+    let target = m.target();
+    let mut chans = Vec::new();
+    for (_, name) in VPS {
+        let chan = old.open(vps[name].id).unwrap();
+        chan.send(&format!("ping -c 100 -i 0.5 -U 0 {target}"))
+            .unwrap();
+        chans.push(chan);
+    }
+    drain_vp_events(&old);
+    let stopping = Instant::now();
+    let status = m.stop_controller(Duration::from_secs(20));
+    eprintln!(
+        "matrix: controller stopped cleanly in {} ms",
+        stopping.elapsed().as_millis()
+    );
+    assert!(
+        status.success(),
+        "the controller exits with success: {status}"
+    );
+    assert!(!m.mux().exists(), "the mux socket is removed at exit");
+    for (chan, (_, name)) in chans.iter().zip(VPS) {
+        let outs = collect(chan, 1, WAIT);
+        assert_eq!(outs.len(), 1, "{name}: the task ends");
+        match &outs[0] {
+            Outcome::Failed(f) => assert!(
+                matches!(
+                    f.error,
+                    TaskError::Ended(ChannelEnd::VpDeparted | ChannelEnd::ConnectionLost(_))
+                ),
+                "{name}: {f:?}"
+            ),
+            Outcome::Result(r) => panic!("{name}: unexpected result {r:?}"),
+        }
+    }
+    let mut departed = HashSet::new();
+    while departed.len() < VPS.len() {
+        match old.next_vp_event(Some(WAIT)) {
+            Some(VpEvent::Departed { id, .. }) => {
+                departed.insert(id);
+            }
+            Some(_) => {}
+            None => panic!("old client saw only {departed:?} depart"),
+        }
+    }
+    let want: HashSet<_> = vps.values().map(|v| v.id).collect();
+    assert_eq!(departed, want);
+    let deadline = Instant::now() + WAIT;
+    while old.is_connected() {
+        assert!(
+            Instant::now() < deadline,
+            "the controller never disconnected us"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    m.start_controller();
+    let started = Instant::now();
+    let new = connect(&m.mux(), WAIT);
+    assert!(
+        try_wait_all(&new, Duration::from_secs(60)).is_some(),
+        "probes not back 60 s after the restart; listed: {:?}",
+        new.vps()
+    );
+    eprintln!(
+        "matrix: probes back {} ms after the cleanly stopped controller started again",
+        started.elapsed().as_millis()
+    );
 }
 
 /// Test 4: the controller killed and restarted on the same address and mux path.

@@ -297,6 +297,56 @@ impl Matrix {
         self.spawn_vantage(node, &args, &format!("{node}.log"))
     }
 
+    /// Cuts (`on`) or restores the TCP link of VP `i` (0-based) to the controller in its
+    /// namespace: while cut, every packet of it, both ways, is answered with a TCP reset
+    /// (the resets themselves pass, so both ends hear of them when they next send), and
+    /// new connections are refused.
+    pub fn reset_link(&self, i: usize, on: bool) {
+        let (tool, ctrl) = match self.vp_source(i) {
+            IpAddr::V4(_) => ("iptables", self.addr("ctrl").to_string()),
+            IpAddr::V6(_) => ("ip6tables", self.addr6("ctrl").to_string()),
+        };
+        let op = if on { "-A" } else { "-D" };
+        let port = PORT.to_string();
+        for [chain, a, p] in [["OUTPUT", "-d", "--dport"], ["INPUT", "-s", "--sport"]] {
+            self.exec_ok(
+                VPS[i].0,
+                &[
+                    tool,
+                    op,
+                    chain,
+                    "-p",
+                    "tcp",
+                    a,
+                    &ctrl,
+                    p,
+                    &port,
+                    "!",
+                    "--tcp-flags",
+                    "RST",
+                    "RST",
+                    "-j",
+                    "REJECT",
+                    "--reject-with",
+                    "tcp-reset",
+                ],
+            );
+        }
+    }
+
+    /// Starts probe `i` (0-based) again, after [`Matrix::kill_probe`].
+    pub fn restart_probe(&mut self, i: usize) {
+        let guard = self.spawn_probe(i);
+        self.probes[i] = Some(guard);
+    }
+
+    /// Stops the controller with SIGTERM (waiting up to `grace` before SIGKILL) and
+    /// returns its exit status.
+    pub fn stop_controller(&mut self, grace: Duration) -> std::process::ExitStatus {
+        let guard = self.controller.take().expect("a running controller");
+        guard.stop(grace).expect("stopping the controller").status
+    }
+
     /// Kills probe `i` (0-based) with SIGKILL.
     pub fn kill_probe(&mut self, i: usize) {
         drop(self.probes[i].take());
