@@ -687,6 +687,18 @@ class ScamperHost:
         The response code number.
         """
     @property
+    def response(self, /) -> bytes | None:
+        """
+        The raw bytes of the first response (Vantage extension; `None` for records
+        read from warts).
+        """
+    @property
+    def response_error(self, /) -> str | None:
+        """
+        What was wrong with the first response (malformed, not a response, another
+        question, cut short), if anything (Vantage extension, not in warts).
+        """
+    @property
     def rtt(self, /) -> datetime.timedelta | None:
         """
         Time from query to response.
@@ -868,6 +880,11 @@ class ScamperHostRR:
         The class code.
         """
     @property
+    def rdata(self, /) -> bytes:
+        """
+        The raw RDATA (Vantage extension; empty for records read from warts).
+        """
+    @property
     def rtype(self, /) -> int:
         """
         The type code.
@@ -881,6 +898,12 @@ class ScamperHostRR:
     def svcb(self, /) -> ScamperHostSVCB | None:
         """
         The data of an SVCB record.
+        """
+    @property
+    def text(self, /) -> str | None:
+        """
+        The RDATA in DNS presentation form (`10 0 443 www.example.`), for every type the
+        decoder knows (Vantage extension, not in warts).
         """
     @property
     def ttl(self, /) -> int:
@@ -1152,6 +1175,34 @@ class ScamperHttp:
         """
         The record as scamper's JSON (what `vantage warts2json` prints), or
         `None` if scamper has no JSON for it.
+        """
+    @property
+    def tls_alpn(self, /) -> bytes | None:
+        """
+        The ALPN protocol the server picked (Vantage extension, not in warts).
+        """
+    @property
+    def tls_certs(self, /) -> builtins.list[bytes]:
+        """
+        The certificate chain as the server sent it, DER, leaf first (Vantage
+        extension, not in warts).
+        """
+    @property
+    def tls_cipher(self, /) -> int | None:
+        """
+        The TLS cipher suite number (Vantage extension, not in warts).
+        """
+    @property
+    def tls_verify_error(self, /) -> str | None:
+        """
+        Why the certificate chain did not verify; `None` when it verified or no TLS
+        session was recorded (Vantage extension, not in warts).
+        """
+    @property
+    def tls_version(self, /) -> int | None:
+        """
+        The TLS version (0x0303 TLS 1.2, 0x0304 TLS 1.3), if a TLS session was
+        recorded (Vantage extension, not in warts).
         """
     @property
     def transmit_hdr(self, /) -> str | None:
@@ -2975,6 +3026,16 @@ class ScamperUdpprobeReply:
     def rx(self, /) -> datetime.datetime | None:
         """
         When it arrived.
+        """
+    @property
+    def sport(self, /) -> int:
+        """
+        The port it came from (Vantage extension; 0 for replies read from warts).
+        """
+    @property
+    def src(self, /) -> ScamperAddr | None:
+        """
+        Who sent it (Vantage extension; `None` for replies read from warts).
         """
 
 @final

@@ -109,6 +109,22 @@ result_class! {
             Ok(conv::addr_opt(py, self.r.src)?.map(Bound::unbind))
         }
 
+        /// The raw bytes of the first response (Vantage extension; `None` for records
+        /// read from warts).
+        #[getter]
+        fn response<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+            self.q()
+                .and_then(|q| q.response.as_deref())
+                .map(|b| PyBytes::new(py, b))
+        }
+
+        /// What was wrong with the first response (malformed, not a response, another
+        /// question, cut short), if anything (Vantage extension, not in warts).
+        #[getter]
+        fn response_error(&self) -> Option<&str> {
+            self.q().and_then(|q| q.error.as_deref())
+        }
+
         /// The server queried.
         #[getter]
         fn dst(&self, py: Python<'_>) -> PyResult<Py<ScamperAddr>> {
@@ -468,6 +484,19 @@ impl ScamperHostRR {
         self.x().name.as_deref()
     }
 
+    /// The raw RDATA (Vantage extension; empty for records read from warts).
+    #[getter]
+    fn rdata<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.x().rdata)
+    }
+
+    /// The RDATA in DNS presentation form (`10 0 443 www.example.`), for every type the
+    /// decoder knows (Vantage extension, not in warts).
+    #[getter]
+    fn text(&self) -> Option<&str> {
+        self.x().text.as_deref()
+    }
+
     /// The address of an A or AAAA record.
     #[getter]
     fn addr(&self, py: Python<'_>) -> PyResult<Option<Py<ScamperAddr>>> {
@@ -581,7 +610,10 @@ impl ScamperHostRR {
             }) => format!("{preference} {exchange}"),
             Some(DnsRrData::Soa(s)) => soa_text(s),
             Some(DnsRrData::Txt(t)) => txt_quoted(t),
-            _ => "not implemented".to_owned(),
+            _ => x
+                .text
+                .clone()
+                .unwrap_or_else(|| "not implemented".to_owned()),
         };
         format!(
             "{} {} {} {} {}",

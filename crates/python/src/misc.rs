@@ -141,6 +141,48 @@ result_class! {
             self.r.ech_retry_config.as_deref().map(|b| PyBytes::new(py, b))
         }
 
+        /// The TLS version (0x0303 TLS 1.2, 0x0304 TLS 1.3), if a TLS session was
+        /// recorded (Vantage extension, not in warts).
+        #[getter]
+        fn tls_version(&self) -> Option<u16> {
+            self.r.tls.as_ref().map(|t| t.version)
+        }
+
+        /// The TLS cipher suite number (Vantage extension, not in warts).
+        #[getter]
+        fn tls_cipher(&self) -> Option<u16> {
+            self.r.tls.as_ref().map(|t| t.cipher)
+        }
+
+        /// The ALPN protocol the server picked (Vantage extension, not in warts).
+        #[getter]
+        fn tls_alpn<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+            self.r
+                .tls
+                .as_ref()
+                .and_then(|t| t.alpn.as_deref())
+                .map(|b| PyBytes::new(py, b))
+        }
+
+        /// The certificate chain as the server sent it, DER, leaf first (Vantage
+        /// extension, not in warts).
+        #[getter]
+        fn tls_certs<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyBytes>> {
+            self.r
+                .tls
+                .iter()
+                .flat_map(|t| &t.certs)
+                .map(|c| PyBytes::new(py, c))
+                .collect()
+        }
+
+        /// Why the certificate chain did not verify; `None` when it verified or no TLS
+        /// session was recorded (Vantage extension, not in warts).
+        #[getter]
+        fn tls_verify_error(&self) -> Option<&str> {
+            self.r.tls.as_ref().and_then(|t| t.verify_error.as_deref())
+        }
+
         /// The ECH outcome (`ScamperHttpEchStatus`).
         #[getter]
         fn ech_status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -480,6 +522,18 @@ impl ScamperUdpprobeReply {
     #[getter]
     fn ifname(&self) -> Option<&str> {
         self.x().ifname.as_deref()
+    }
+
+    /// Who sent it (Vantage extension; `None` for replies read from warts).
+    #[getter]
+    fn src(&self, py: Python<'_>) -> PyResult<Option<Py<ScamperAddr>>> {
+        Ok(conv::addr_opt(py, self.x().src)?.map(Bound::unbind))
+    }
+
+    /// The port it came from (Vantage extension; 0 for replies read from warts).
+    #[getter]
+    fn sport(&self) -> u16 {
+        self.x().sport
     }
 }
 
