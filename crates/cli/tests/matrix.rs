@@ -366,7 +366,7 @@ fn link_cut_longer_than_grace_ends_the_vp_and_it_returns_as_new() {
     for o in outs {
         match o {
             Outcome::Failed(f) => {
-                assert_eq!(f.error, TaskError::Ended(ChannelEnd::VpDeparted), "{f:?}")
+                assert_eq!(f.error, TaskError::Ended(ChannelEnd::VpDeparted), "{f:?}");
             }
             Outcome::Result(r) => panic!("a departed VP's task has a result: {r:?}"),
         }
