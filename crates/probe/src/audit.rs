@@ -111,12 +111,12 @@ pub struct AuditReport {
 #[derive(Debug, thiserror::Error)]
 pub enum StatusError {
     /// A file operation failed.
-    #[error("status file {path}: {source}")]
+    #[error("status file {path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The system's reason.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not a probe status file.
     #[error("status file {path} is not a vantage probe status file: {reason}")]
@@ -162,9 +162,9 @@ impl AuditReport {
 
     /// Reads a status file.
     pub fn read(path: &Path) -> Result<Self, StatusError> {
-        let text = std::fs::read_to_string(path).map_err(|source| StatusError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| StatusError::Io {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         let r: Self = serde_json::from_str(&text).map_err(|e| StatusError::Format {
             path: path.to_owned(),
@@ -183,9 +183,9 @@ impl AuditReport {
 /// Writes `report` to `path` atomically: into `path.tmp` in the same folder, then renamed
 /// over `path`. Readers see the old file or the new one, never a partial one.
 pub fn write_status_file(path: &Path, report: &AuditReport) -> Result<(), StatusError> {
-    let io = |source| StatusError::Io {
+    let io = |error| StatusError::Io {
         path: path.to_owned(),
-        source,
+        error,
     };
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
@@ -304,6 +304,19 @@ mod tests {
             text.contains("last reload failed (old list kept): line 3: bad"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_new_prober_reports_its_configured_window() {
+        let config = crate::ProberConfig {
+            window: 3,
+            ..crate::ProberConfig::default()
+        };
+        let (_p, handle, _r) = crate::Prober::new(config).unwrap();
+        assert_eq!(handle.window(), 3);
+        let a = handle.audit(77);
+        assert_eq!((a.window, a.pps, a.tasks_queued), (3, 77, 0));
+        assert!(a.policy.is_none() && a.measurements.is_empty());
     }
 
     #[test]

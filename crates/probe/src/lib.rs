@@ -61,8 +61,14 @@
 //!
 //! # What this crate is not (yet)
 //! [`ControlServer::with_policy`] judges every command of the control socket and remote
-//! channels against a `vantage_policy::Policy` and caps the rate; per-packet checks
-//! (`Policy::check_packet`), policy reloads and privilege dropping are later work. It
+//! channels against a `vantage_policy::Policy`, caps the rate and the window (tasks running
+//! at once; more wait in order), and has the event loop judge every packet again right
+//! before the send call (`Policy::check_packet`: a refused packet is not sent and fails its
+//! task naming the rule). [`watch_do_not_probe`] reloads the do-not-probe list on SIGHUP and
+//! when its file changes; [`audit`] keeps counters by measurement type, protocol and refused
+//! rule and writes them as a status file; [`Prober::open_sockets`] with [`privilege`] lets
+//! the daemon drop to an unprivileged user that keeps only `CAP_NET_RAW`. The policy file
+//! itself is read once (a change needs a restart). It
 //! measures ping and traceroute through the engine, and DNS (`host`), HTTP(S) (`http`) and
 //! UDP probes (`udpprobe`) as `vantage-app` tasks on its runtime over ordinary sockets
 //! (their results come on the same stream; `host` without `-s` asks the first nameserver
@@ -229,6 +235,10 @@ impl Prober {
         let (ctl_tx, ctl) = mpsc::unbounded_channel();
         let (out, out_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared::new());
+        shared.window.store(
+            u64::from(config.window),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let resolver = vantage_app::env::system_resolver(std::path::Path::new("/etc/resolv.conf"));
         let ctx = Context::new(config.pid).with_nameserver(resolver);
         let handle = ProberHandle::new(ctl_tx, Arc::clone(&shared), ctx);
