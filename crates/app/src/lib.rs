@@ -9,9 +9,12 @@
 //!
 //! | module | entry points | returns |
 //! |---|---|---|
-//! | [`host`] | [`host::run`] (`HostSpec`), [`host::run_request`] ([`dns::DnsRequest`]) | [`host::HostRun`]: `model::Host` + raw bytes and full decode per attempt |
-//! | [`http`] | [`http::run`] (`HttpSpec`), [`http::run_request`] ([`http::HttpRequest`]) | [`http::HttpRun`]: `model::Http` + phase times, TLS details, status |
-//! | [`udpprobe`] | [`udpprobe::run`] (`UdpprobeSpec`) | [`udpprobe::UdpprobeRun`]: `model::Udpprobe` + the sender of every reply |
+//! | [`host`] | [`host::run`] (`HostSpec`), [`host::run_request`] ([`dns::DnsRequest`]) | [`host::HostRun`]: `model::Host` (with raw bytes, RDATA and text) + full decode per attempt |
+//! | [`http`] | [`http::run`] (`HttpSpec`), [`http::run_request`] ([`http::HttpRequest`]) | [`http::HttpRun`]: `model::Http` (with its TLS session) + phase times, cipher name, status |
+//! | [`udpprobe`] | [`udpprobe::run`] (`UdpprobeSpec`) | [`udpprobe::UdpprobeRun`]: `model::Udpprobe` (with every reply's sender) |
+//!
+//! Each has a `run_until` variant taking a `halt` future: the measurement then stops with
+//! `halted` and keeps what it measured (the probe's `halt` uses it).
 //!
 //! The pure parts have no I/O and are fuzzed: [`dns`] (query builder, response decoder that
 //! never fails and keeps what it could read) and [`httprec`] (header block parsing and
