@@ -67,6 +67,10 @@ pub struct Args {
     /// prober, and its `rate.pps` caps --pps. A bad file stops the probe at start.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// Do not publish the policy to the controller (needed with scamper's
+    /// sc_remoted, which drops a link carrying the publication).
+    #[arg(long)]
+    no_publish_policy: bool,
     /// Most measurements running at once (0: no limit); later commands wait for a free
     /// slot. The policy's `rate.max_tasks` caps it; `set window N` changes it.
     #[arg(long, default_value_t = 0)]
@@ -211,6 +215,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                     .policy
                     .as_ref()
                     .and_then(|p| std::fs::read_to_string(p).ok()),
+                keep_policy_private: args.no_publish_policy,
                 ..vantage_probe::RemoteOptions::default()
             };
             tasks.spawn(async move {

@@ -58,6 +58,11 @@ pub struct RemoteOptions {
     /// policy's hash. When `None` and the server has a policy, its normalised
     /// TOML is published instead.
     pub policy_text: Option<String>,
+    /// Publish nothing. Needed when dialling scamper's sc_remoted, which drops
+    /// a link that carries data on a channel it did not open (the publication
+    /// rides on such a channel; a Vantage controller reads it, an older
+    /// Vantage controller acknowledges and ignores it).
+    pub keep_policy_private: bool,
 }
 
 /// What the probe publishes to a Vantage controller about itself: the policy's
@@ -65,6 +70,9 @@ pub struct RemoteOptions {
 /// the policy's canonical form, so equal policies hash equally however their
 /// files are written). Nothing when the probe runs without a policy.
 fn publication(server: &ControlServer, opts: &RemoteOptions) -> Option<VpMeta> {
+    if opts.keep_policy_private {
+        return None;
+    }
     let policy = server.policy()?;
     Some(VpMeta {
         policy: Some(

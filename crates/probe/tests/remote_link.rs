@@ -74,6 +74,7 @@ fn probe(rt: &tokio::runtime::Runtime, server: &str, name: &str, policy: Option<
     let opts = RemoteOptions {
         timers: FAST,
         policy_text: Some(POLICY.to_owned()),
+        keep_policy_private: false,
     };
     rt.spawn(async move { vantage_probe::run_remote_with(s, cfg, opts).await });
 }
