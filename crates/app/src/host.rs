@@ -456,5 +456,9 @@ pub(crate) fn fuzz_record(req: &DnsRequest, bytes: &[u8]) -> Option<String> {
         vantage_model::Timestamp::new(1, 0),
         None,
     );
+    // The model record keeps the bytes and the same verdict.
+    let q = &run.host.queries[0];
+    assert_eq!(q.response.as_deref(), Some(bytes));
+    assert_eq!(q.error, run.attempts[0].error);
     run.attempts[0].error.clone()
 }
