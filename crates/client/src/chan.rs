@@ -331,12 +331,19 @@ impl ChanState {
             return;
         }
         // A probe that predates `id-N` on DATA lines (scamper before 2023)
-        // labels nothing: attribute the record when only one task can own it.
+        // labels nothing: attribute the record when only one task can own it,
+        // else to the oldest pending task whose command has the record's type
+        // and destination.
         let id = obj.id.or_else(|| {
             if self.tasks.len() == 1 {
                 self.tasks.keys().next().copied()
             } else {
-                None
+                let (kind, dst) = record_key(&record)?;
+                self.tasks
+                    .iter()
+                    .filter(|(_, (_, cmd))| command_matches(cmd, kind, &dst))
+                    .map(|(id, _)| *id)
+                    .min_by_key(|id| id.get())
             }
         });
         let known = id.and_then(|id| {
@@ -406,5 +413,48 @@ impl ChanState {
     /// Takes the waker of a stream waiting on this channel.
     pub(crate) fn take_waker(&mut self) -> Option<Waker> {
         self.waker.take()
+    }
+}
+
+/// The command keyword and destination a measurement record answers, for the
+/// record types whose command ends with its destination.
+fn record_key(r: &Record) -> Option<(&'static str, String)> {
+    match r {
+        Record::Ping(p) => Some(("ping", p.dst.to_string())),
+        Record::Trace(t) => Some(("trace", t.dst.to_string())),
+        Record::Tracelb(t) => Some(("tracelb", t.dst.to_string())),
+        _ => None,
+    }
+}
+
+/// Whether `command` (e.g. `ping -c 1 192.0.2.1`) is a `kind` measurement of `dst`.
+fn command_matches(command: &str, kind: &str, dst: &str) -> bool {
+    let mut words = command.split_ascii_whitespace();
+    words.next() == Some(kind) && words.last() == Some(dst)
+}
+
+#[cfg(test)]
+mod attribution_tests {
+    use super::command_matches;
+
+    #[test]
+    fn commands_match_type_and_destination() {
+        assert!(command_matches("ping -c 1 192.0.2.1", "ping", "192.0.2.1"));
+        assert!(command_matches(
+            "trace  2001:db8::1",
+            "trace",
+            "2001:db8::1"
+        ));
+        assert!(!command_matches(
+            "ping -c 1 192.0.2.1",
+            "trace",
+            "192.0.2.1"
+        ));
+        assert!(!command_matches(
+            "ping -c 1 192.0.2.11",
+            "ping",
+            "192.0.2.1"
+        ));
+        assert!(!command_matches("", "ping", "192.0.2.1"));
     }
 }
