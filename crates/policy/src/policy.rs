@@ -290,6 +290,13 @@ impl Policy {
     pub fn to_json(&self) -> String {
         serde_json::to_string(&self.publication()).unwrap_or_default()
     }
+
+    /// What a probe hands the controller to publish: the publication as JSON text and the
+    /// policy's hash ([`Policy::to_json`], [`Policy::canonical_hash`]). The hash names the
+    /// rules only; the do-not-probe list has its own hash inside the JSON.
+    pub fn published(&self) -> (String, String) {
+        (self.to_json(), self.hash.clone())
+    }
 }
 
 impl DestinationCheck for Policy {

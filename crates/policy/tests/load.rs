@@ -494,3 +494,13 @@ fn example_in_the_docs_parses() {
     let p = Policy::from_toml(example, "docs/policy.md", Some(dir.path())).unwrap();
     assert!(p.do_not_probe().is_some());
 }
+
+#[test]
+fn published_text_and_hash_verify_each_other() {
+    let p = Policy::from_toml("[rate]\npps = 20\n", "text", None).unwrap();
+    let (json, hash) = p.published();
+    let back = Publication::from_json(&json).unwrap();
+    assert_eq!(back.sha256, hash);
+    assert_eq!(hash, p.canonical_hash());
+    assert_eq!(back.to_policy().config().rate.pps, 20);
+}
