@@ -6,16 +6,22 @@
 //!   plaintext only when asked), TCP_NODELAY on every link, optional client
 //!   certificates whose name must be the VP's monitor name. Each link speaks the
 //!   remote protocol through [`vantage_proto::remote::ControllerLink`]: sequence
-//!   numbers, acknowledgements, keepalives, and resumption of a session when a
-//!   VP reconnects within the grace period ([`Config::grace`]); after it the VP
-//!   departs.
+//!   numbers, acknowledgements, keepalives and silence detection
+//!   ([`Config::timers`]: a silent link is lost and its grace period starts),
+//!   and resumption of a session when a VP reconnects within the grace period
+//!   ([`Config::grace`]); after it the VP departs.
+//! - VP policies: a Vantage probe publishes its policy (text and hash) on a
+//!   reserved remote channel; the controller announces it to mux clients
+//!   (VP_UPDATE attribute 100, mux message VP_POLICY), and waits up to
+//!   250 ms after a VP's hello for it, so that clients hear of a VP once.
 //! - VP metadata from the metadata file ([`Config::vp_meta`]), reloaded on
 //!   SIGHUP (and [`Controller::reload`]); VPs whose announced metadata changed
 //!   are announced again.
 //! - The mux server on a unix socket ([`Config::mux_path`], mode 0660 by
 //!   default: the socket's owner and group are the access control): the VP
 //!   list, arrivals and departures, and channels relayed between mux clients
-//!   and VPs.
+//!   and VPs. A client that stops reading is disconnected once
+//!   [`Config::mux_backlog`] bytes are queued for it; nobody else waits for it.
 //! - Logs (tracing) of every VP arrival, link loss, resumption and departure,
 //!   and of every refused connection with the reason.
 //!
@@ -37,6 +43,7 @@
 //!   dropping the whole mux connection.
 //! - VP_DEPART is only sent for VPs that were announced (never `VP_DEPART(0)`).
 //! - A VP_UPDATE above 1024 bytes loses tags from the end instead of not being sent.
+//! - New VPs are announced up to 250 ms after their hello (with their policy).
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 

@@ -15,9 +15,12 @@
 //! - [`remote`]: the framing and messages of the VP ⇄ controller link, and one
 //!   sans-IO state machine per end ([`remote::VpLink`], [`remote::ControllerLink`])
 //!   that assigns sequence numbers, acknowledges, keeps the retransmission queue,
-//!   resumes sessions across reconnects and keeps the keepalive/silence timers.
+//!   resumes sessions across reconnects and keeps the keepalive/silence timers
+//!   ([`remote::Timers`]); plus Vantage's VP metadata publication (the VP's
+//!   policy) on a reserved channel ([`remote::VpMeta`], [`remote::META_CHANNEL`]).
 //! - [`mux`]: the framing and messages of the controller's mux socket, with the
-//!   VP_UPDATE attribute encoding and a typed [`mux::VpInfo`] view.
+//!   VP_UPDATE attribute encoding and a typed [`mux::VpInfo`] view (with the
+//!   Vantage extensions for VP policies: attribute 100 and message type 100).
 //! - [`meta`]: the VP metadata file (`monitor attribute value` lines).
 //!
 //! # What this crate is not
