@@ -102,11 +102,20 @@ pub(crate) fn packet_facts(
         transport,
         ttl,
         payload_len: l4.len().saturating_sub(header),
-        spoofed: !src.is_loopback() && !is_local(src),
+        // A link-local IPv6 source needs its interface to be bound to; the kernel refuses
+        // one that is not on the link anyway.
+        spoofed: !src.is_loopback() && !is_link_local(src) && !is_local(src),
         record_route,
         timestamp,
     };
     Ok((facts, proto))
+}
+
+fn is_link_local(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(_) => false,
+        IpAddr::V6(v) => v.is_unicast_link_local(),
+    }
 }
 
 /// The policy and a cache of which source addresses are this host's.
@@ -240,6 +249,13 @@ mod tests {
         assert_eq!(proto, Proto::Udp);
         assert_eq!(f.transport, Transport::Udp { dport: 53 });
         assert_eq!((f.ttl, f.payload_len, f.spoofed), (3, 0, false));
+        b[8] = 0xfe; // fe80::1 as source
+        b[9] = 0x80;
+        b[23] = 1;
+        assert!(!packet_facts(&b, |_| false).unwrap().0.spoofed);
+        b[8] = 0x20; // 2001::1: not ours
+        b[9] = 0x01;
+        assert!(packet_facts(&b, |_| false).unwrap().0.spoofed);
         assert!(packet_facts(&[0x45, 0], |_| true).is_err());
         assert!(packet_facts(&[], |_| true).is_err());
         assert!(packet_facts(&[0x10; 40], |_| true).is_err());
