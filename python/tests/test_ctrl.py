@@ -344,6 +344,12 @@ def test_asyncio(testbed):
             # A refusal is raised by the await.
             with pytest.raises(ScamperInstError):
                 await ctrl.ping(TARGET, vp=vps[0], attempts=1, src="nonsense")
+            # Many at once: no wakeup may be lost between the reader threads
+            # and the event loop.
+            many = await asyncio.gather(
+                *(ctrl.ping(TARGET, vp=vps[i % 5], attempts=1, wait_timeout=0.5) for i in range(500))
+            )
+            assert len(many) == 500 and all(isinstance(p, ScamperPing) for p in many)
             ctrl.do_nowait("ping", TARGET, attempts=1, inst=ctrl.instances())
             names = [r.inst.name async for r in ctrl.results(timeout=20)]
             assert sorted(names) == sorted(VP_NAMES)
@@ -412,6 +418,7 @@ def test_vp_departure_is_an_inst_error(testbed):
     ScamperInstError, the async task's error is queued, eofcb fires."""
     eofs = []
     ctrl = ScamperCtrl(mux=testbed.mux, eofcb=lambda c, i, p: eofs.append(i))
+    ctrl.sync_timeout = 180  # fail, don't hang, if the VP never departs
     (inst,) = ctrl.add_vps([vp for vp in ctrl.vps() if vp.shortname == "gru-br"])
     (other,) = ctrl.add_vps([vp for vp in ctrl.vps() if vp.shortname == "san-us"])
     ctrl.do_ping(DARK, attempts=500, wait_probe=1, inst=inst)

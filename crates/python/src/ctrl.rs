@@ -153,9 +153,11 @@ impl Hub {
 
     /// Empties the wakeup socket and clears the flag.
     fn drain(&self) {
-        self.inner.pipe_full.store(false, Ordering::Release);
+        // Read first, then clear: a wake in between writes no byte, but the
+        // caller's pump that follows sees its event; every later wake writes.
         let mut buf = [0u8; 64];
         while matches!((&self.inner.rx).read(&mut buf), Ok(n) if n > 0) {}
+        self.inner.pipe_full.store(false, Ordering::Release);
         *self
             .inner
             .flag

@@ -1,0 +1,161 @@
+"""The command text do_* sends (python-api.md Appendix A) and the argument
+checks, without a probe: a stand-in channel records what would be sent."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from scamper import ScamperAddr, ScamperCtrl, ScamperInst, ScamperTask
+
+
+class FakeChan:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.halted: list[int] = []
+        self.done_sent = False
+
+    def submit(self, cmd: str) -> int:
+        self.sent.append(cmd)
+        return len(self.sent)
+
+    def halt(self, task: int) -> None:
+        self.halted.append(task)
+
+    def done(self) -> None:
+        self.done_sent = True
+
+    def events(self, inst, limit=4096):
+        return []
+
+
+def ctrl_with(n: int = 1) -> tuple[ScamperCtrl, list[FakeChan]]:
+    ctrl = ScamperCtrl()
+    chans = [FakeChan() for _ in range(n)]
+    for i, c in enumerate(chans):
+        ctrl._add_inst(c, f"vp{i}", f"vp{i}", None)
+    return ctrl, chans
+
+
+@pytest.mark.parametrize(
+    "kwargs,text",
+    [
+        ({}, "ping 192.0.2.1"),
+        ({"attempts": 3, "wait_timeout": 1}, "ping -c 3 -W 1.0s 192.0.2.1"),
+        ({"wait_probe": 0.01, "ttl": 5, "size": 100}, "ping -i 0.01s -m 5 -s 100 192.0.2.1"),
+        ({"method": "tcp-syn", "dport": 25}, "ping -d 25 -P tcp-syn 192.0.2.1"),
+        ({"method": "tcp-ack", "tcp_ack": 7, "sport": 1}, "ping -A 7 -F 1 -P tcp-ack 192.0.2.1"),
+        ({"payload": b"\x01\xab", "stop_count": 2}, "ping -B 01ab -o 2 192.0.2.1"),
+        ({"icmp_id": 9, "icmp_seq": 3, "icmp_sum": 4}, "ping -C 4 -d 3 -F 9 192.0.2.1"),
+        ({"ip_rr": True, "dltx": True, "tos": 8, "userid": 4},
+         "ping -R -O dltx -U 4 -z 8 192.0.2.1"),
+        ({"ip_ts": ["192.0.2.9", ScamperAddr("192.0.2.8")]},
+         "ping -T tsprespec=192.0.2.9,192.0.2.8 192.0.2.1"),
+        ({"src": "192.0.2.2", "rtr": "192.0.2.3", "mtu": 1280},
+         "ping -M 1280 -r 192.0.2.3 -S 192.0.2.2 192.0.2.1"),
+        ({"wait_timeout": datetime.timedelta(milliseconds=500)}, "ping -W 0.5s 192.0.2.1"),
+    ],
+)
+def test_ping_text(kwargs, text):
+    ctrl, (chan,) = ctrl_with()
+    task = ctrl.do_ping("192.0.2.1", **kwargs)
+    assert isinstance(task, ScamperTask)
+    assert chan.sent == [text]
+
+
+def test_other_texts():
+    ctrl, (chan,) = ctrl_with()
+    ctrl.do_trace("192.0.2.1", method="icmp-paris", attempts=1, hoplimit=20, wait_timeout=2,
+                  ptr=True, all_attempts=True)
+    ctrl.do_trace("192.0.2.1", icmp_sum=5)
+    ctrl.do_trace("192.0.2.1", method="udp", sport=1, dport=2, firsthop=2, gaplimit=3,
+                  wait_probe=0.5, pmtud=True, squeries=2, confidence=99)
+    ctrl.do_tracelb("192.0.2.1", method="icmp-echo", confidence=95, wait_probe=0.1)
+    ctrl.do_dns("example.test", "192.0.2.53", qtype="ns", attempts=2, wait_timeout=1, rd=False,
+                nsid=True, ecs="192.0.2.0/24", mqtypes=["A", "AAAA"])
+    ctrl.do_dns("id.server", qclass="ch", qtype="txt", tcp=True, rd=True)
+    ctrl.do_http("192.0.2.80", "https://www.example.test/it's", headers={"X-A": "b"},
+                 insecure=True, limit_time=5, userid=1)
+    ctrl.do_udpprobe("192.0.2.7", 123, bytearray(b"\x1b\x00"), attempts=2, stop_count=1)
+    assert chan.sent == [
+        "trace -m 20 -O ptr -P icmp-paris -q 1 -Q -w 2.0s 192.0.2.1",
+        "trace -d 5 -P icmp-paris 192.0.2.1",
+        "trace -s 1 -d 2 -C 99 -f 2 -g 3 -M -N 2 -P udp -W 0.5s 192.0.2.1",
+        "tracelb -c 95 -P icmp-echo -W 0.1s 192.0.2.1",
+        "host -s 192.0.2.53 -t ns -R 2 -W 1.0s -r -O nsid -O subnet=192.0.2.0/24 "
+        "-O mqtypes=A,AAAA example.test",
+        "host -c ch -t txt -T id.server",
+        "http -O insecure -m 5.0s -H 'X-A: b' -U 1 -u 'https://www.example.test/it\\'s' 192.0.2.80",
+        "udpprobe -d 123 -p 1b00 -c 2 -o 1 192.0.2.7",
+    ]
+
+
+def test_argument_errors():
+    ctrl, (chan,) = ctrl_with()
+    with pytest.raises(ValueError, match="specify method"):
+        ctrl.do_ping("192.0.2.1", dport=80)
+    with pytest.raises(ValueError):
+        ctrl.do_ping("192.0.2.1", tcp_ack=1)
+    with pytest.raises(ValueError):
+        ctrl.do_ping("192.0.2.1", method="tcp-syn", tcp_ack=1)
+    with pytest.raises(ValueError):
+        ctrl.do_ping("192.0.2.1", method="udp", icmp_id=1)
+    with pytest.raises(ValueError):
+        ctrl.do_ping("192.0.2.1", ip_ts="bogus")
+    with pytest.raises(ValueError):
+        ctrl.do_ping("192.0.2.1", method="bogus")
+    with pytest.raises(TypeError):
+        ctrl.do_ping("192.0.2.1", reply_count=4)
+    with pytest.raises(ValueError):
+        ctrl.do_trace("192.0.2.1", method="udp", icmp_sum=1)
+    with pytest.raises(ValueError):
+        ctrl.do_dns("x", attempts=0)
+    with pytest.raises(ValueError):
+        ctrl.do_dns("x", mqtypes=[])
+    with pytest.raises(ValueError):
+        ctrl.do_http("192.0.2.1", "ftp://x/")
+    with pytest.raises(ValueError):
+        ctrl.do_http("192.0.2.1", "http://x/", headers={"a": "é"})
+    with pytest.raises(ValueError):
+        ctrl.do_http("192.0.2.1", "http://x/", ech_grease=True, ech_config_list="AA")
+    with pytest.raises(ValueError):
+        ctrl.do_udpprobe("192.0.2.1", 0, b"x")
+    with pytest.raises(TypeError):
+        ctrl.do_udpprobe("192.0.2.1", 7, "not bytes")
+    with pytest.raises(TypeError):
+        ctrl.poll(until=5)
+    assert chan.sent == []
+
+
+def test_fan_out_and_tasks():
+    ctrl, chans = ctrl_with(3)
+    insts = ctrl.instances()
+    assert all(isinstance(i, ScamperInst) for i in insts) and ctrl.instc == 3
+    tasks = ctrl.do_ping("192.0.2.1", inst=set(insts) | {insts[0]})
+    assert len(tasks) == 3 and ctrl.taskc == 3 and [i.taskc for i in insts] == [1, 1, 1]
+    assert all(c.sent == ["ping 192.0.2.1"] for c in chans)
+    insts[1].done()
+    assert chans[1].done_sent and insts[1].is_done()
+    tasks = ctrl.do_ping("192.0.2.1", inst=insts)
+    assert len(tasks) == 2
+    with pytest.raises(RuntimeError, match="list of ScamperInst not allowed with ally"):
+        ctrl._targets(insts, "ally", False)
+    # halt before acceptance is sent once the probe accepts.
+    t = tasks[0]
+    t.halt()
+    assert chans[0].halted == []
+    ctrl._on_event(insts[0], ("accepted", t._ticket, 42))
+    assert chans[0].halted == [42]
+    # A refusal is queued as a ScamperInstError naming the instance.
+    ctrl._on_event(insts[0], ("failed", t._ticket, 42, "rejected", None, "bad option"))
+    (e,) = list(ctrl.exceptions())
+    assert e.inst is insts[0] and str(e) == "got err from vp0: bad option"
+    # EOF: the instance leaves, eofcb fires once.
+    seen = []
+    ctrl.eofcb = lambda c, i, p: seen.append((i, p))
+    ctrl.param = "x"
+    ctrl._on_event(insts[2], ("ended", "vp_departed", "gone"))
+    assert seen == [(insts[2], "x")] and insts[2].is_eof() and insts[2] not in ctrl.instances()
+    with pytest.raises(RuntimeError, match="has signalled EOF"):
+        ctrl.do_ping("192.0.2.1", inst=insts[2])
