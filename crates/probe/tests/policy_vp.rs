@@ -399,3 +399,26 @@ fn a_waiting_task_can_be_halted() {
     assert_eq!(out.task, first);
     assert!(matches!(out.result, Ok(Record::Ping(_))), "{out:?}");
 }
+
+#[test]
+fn an_app_task_that_finishes_frees_its_window_slot() {
+    if !is_root() {
+        eprintln!("skipped: needs root (a network namespace and raw sockets)");
+        return;
+    }
+    let (handle, mut results, _cap) = prober_in_netns(None);
+    handle.set_window(1);
+    // Nobody listens on port 9: the UDP probe ends after its wait, then the ping may run.
+    let app = handle
+        .submit_line("udpprobe -d 9 -w 0.5 -p 00 127.0.0.1")
+        .unwrap();
+    let ping = handle.submit_line("ping -c 1 127.0.0.1").unwrap();
+    let first = next(&mut results);
+    assert_eq!(first.task, app, "{first:?}");
+    let second = next(&mut results);
+    assert_eq!(second.task, ping, "{second:?}");
+    let Ok(Record::Ping(p)) = second.result else {
+        panic!("{second:?}")
+    };
+    assert_eq!(p.replies.len(), 1, "{p:?}");
+}
