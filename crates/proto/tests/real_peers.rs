@@ -567,3 +567,70 @@ fn wait_for_socket(dir: &Path) -> PathBuf {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Why `vantage probe --no-publish-policy` exists: Debian's sc_remoted does not
+/// ignore Vantage's VP metadata publication (data on a channel it never
+/// opened) but drops the link. If a later sc_remoted tolerates it, this test
+/// fails and the documentation should say so.
+#[test]
+fn sc_remoted_drops_a_link_carrying_a_policy_publication() {
+    if !have("sc_remoted") {
+        return;
+    }
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!(
+        "vantage-proto-remoted-pub-{}-{port}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    struct RmDir(PathBuf);
+    impl Drop for RmDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _rm = RmDir(dir.clone());
+    let _remoted = spawn(
+        "/usr/bin/sc_remoted",
+        &[
+            "-P",
+            &format!("127.0.0.1:{port}"),
+            "-U",
+            dir.to_str().unwrap(),
+        ],
+    );
+    let mut vp = VpLink::new(Magic::new(*b"vantage?"), Some("vp-pub".into())).unwrap();
+    let (mut s, mut dec) = vp_connect(&mut vp, port);
+    let events = vp_pump(&mut vp, &mut s, &mut dec, |e| {
+        matches!(e, VpEvent::Established { .. })
+    });
+    assert!(matches!(events[0], VpEvent::Established { .. }));
+    vp.publish_meta(&vantage_proto::remote::VpMeta {
+        policy: Some("[rate]\npps = 10\n".into()),
+        policy_hash: Some("ab".repeat(32)),
+    })
+    .unwrap();
+    flush(&mut vp, &mut s);
+    // The connection ends (EOF or reset) instead of an ACK arriving.
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 4096];
+    let closed = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => {
+                dec.feed(&buf[..n]);
+                while let Some(f) = dec.poll() {
+                    if vp.handle_frame(Instant::now(), &f.unwrap()).is_err() {
+                        break;
+                    }
+                }
+                if vp.unacked() == 0 {
+                    break false;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(e) => panic!("neither an ACK nor a close within 10 s: {e}"),
+        }
+    };
+    assert!(closed, "sc_remoted acknowledged the publication");
+}
