@@ -442,3 +442,53 @@ def test_vp_departure_is_an_inst_error(testbed):
     # The other VP is unaffected.
     p = ctrl.do_ping(TARGET, attempts=1, inst=other, sync=True)
     assert isinstance(p, ScamperPing) and p.min_rtt is not None
+
+
+def test_vp_policy_published(testbed, tmp_path):
+    """A probe started with --policy publishes it: vp.policy is the file's
+    text, vp.policy_hash its hash, and the probe refuses what it forbids."""
+    text = (
+        "# python test policy\n"
+        "[measurements]\n"
+        'types = ["ping"]\n'
+        "[destinations]\n"
+        'allow = ["10.4.0.0/16"]\n'
+    )
+    pol = tmp_path / "policy.toml"
+    pol.write_text(text)
+    name = "pol-us.vp.example.test"
+    log = open(tmp_path / "probe.log", "w")
+    probe = subprocess.Popen(
+        ["ip", "netns", "exec", f"{testbed.prefix}-vp_us", str(VANTAGE), "probe",
+         "--remote", "10.4.1.2:4001", "--name", name,
+         "--tls-ca", str(testbed.state / "tls" / "ca.pem"), "--policy", str(pol)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        vp = None
+        deadline = time.monotonic() + 30
+        while vp is None and time.monotonic() < deadline:
+            vp = next((v for v in ScamperCtrl(mux=testbed.mux).vps() if v.name == name), None)
+            if vp is None:
+                time.sleep(0.2)
+        assert vp is not None, (tmp_path / "probe.log").read_text()
+        assert vp.policy == text
+        assert vp.policy_hash is not None and re.fullmatch(r"[0-9a-f]{64}", vp.policy_hash)
+        others = [v for v in ScamperCtrl(mux=testbed.mux).vps() if v.name in VP_NAMES]
+        assert all(v.policy is None and v.policy_hash is None for v in others)
+        ctrl = ScamperCtrl(mux=testbed.mux)
+        (inst,) = ctrl.add_vps([v for v in ctrl.vps() if v.name == name])
+        assert inst.policy == text and inst.policy_hash == vp.policy_hash
+        p = ctrl.do_ping(TARGET, attempts=1, sync=True)
+        assert isinstance(p, ScamperPing) and p.min_rtt is not None
+        with pytest.raises(ScamperInstError, match="policy"):
+            ctrl.do_trace(TARGET, sync=True)
+        ctrl.done()
+    finally:
+        probe.terminate()
+        try:
+            probe.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            probe.kill()
+            probe.wait()
+        log.close()

@@ -1167,15 +1167,6 @@ class ScamperHttp:
         """
         Why it stopped, as scamper names it (`done`, `noconn`, ...).
         """
-    def to_dict(self, /) -> dict[str, Any] | None:
-        """
-        `json.loads(self.to_json())`, or `None` without JSON.
-        """
-    def to_json(self, /) -> str | None:
-        """
-        The record as scamper's JSON (what `vantage warts2json` prints), or
-        `None` if scamper has no JSON for it.
-        """
     @property
     def tls_alpn(self, /) -> bytes | None:
         """
@@ -1203,6 +1194,15 @@ class ScamperHttp:
         """
         The TLS version (0x0303 TLS 1.2, 0x0304 TLS 1.3), if a TLS session was
         recorded (Vantage extension, not in warts).
+        """
+    def to_dict(self, /) -> dict[str, Any] | None:
+        """
+        `json.loads(self.to_json())`, or `None` without JSON.
+        """
+    def to_json(self, /) -> str | None:
+        """
+        The record as scamper's JSON (what `vantage warts2json` prints), or
+        `None` if scamper has no JSON for it.
         """
     @property
     def transmit_hdr(self, /) -> str | None:
@@ -3136,5 +3136,5 @@ class _Mux:
     def vps(self, /) -> builtins.list[dict]:
         """
         The VPs connected now, as dicts of their metadata (`id`, `name`,
-        `ipv4`, `asn4`, `latlong`, `cc`, `tags`, ...).
+        `ipv4`, `asn4`, `latlong`, `cc`, `tags`, `policy`, `policy_hash`, ...).
         """

@@ -188,6 +188,8 @@ fn vp_dict<'py>(py: Python<'py>, v: &VpInfo) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("shortname", &v.shortname)?;
     d.set_item("iata", &v.iata)?;
     d.set_item("tags", PyList::new(py, &v.tags)?)?;
+    d.set_item("policy", &v.policy)?;
+    d.set_item("policy_hash", &v.policy_hash)?;
     Ok(d)
 }
 
@@ -209,7 +211,7 @@ impl Mux {
     }
 
     /// The VPs connected now, as dicts of their metadata (`id`, `name`,
-    /// `ipv4`, `asn4`, `latlong`, `cc`, `tags`, ...).
+    /// `ipv4`, `asn4`, `latlong`, `cc`, `tags`, `policy`, `policy_hash`, ...).
     fn vps<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         self.client.vps().iter().map(|v| vp_dict(py, v)).collect()
     }
