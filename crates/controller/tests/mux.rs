@@ -487,6 +487,59 @@ fn metadata_reload_announces_changes() {
 }
 
 #[test]
+fn published_policy_is_announced_once_and_kept() {
+    let env = Env::plaintext(Duration::from_secs(60), Some("vp1 cc nz\n"));
+    let early = env.client();
+    let meta = vantage_proto::remote::VpMeta {
+        policy: Some("[rate]\npps = 5\n".into()),
+        policy_hash: Some("0f".repeat(32)),
+    };
+    let vp = env.vp(VpOpts {
+        meta: Some(meta.clone()),
+        ..VpOpts::named("vp1")
+    });
+    vp.established();
+    // One arrival, already with the policy and the metadata.
+    let VpEvent::Arrived(info) = next_vp_event(&early) else {
+        panic!()
+    };
+    assert_eq!(info.policy, meta.policy);
+    assert_eq!(info.policy_hash, meta.policy_hash);
+    assert_eq!(info.cc.as_deref(), Some("nz"));
+    assert_eq!(early.next_vp_event(Some(Duration::from_millis(400))), None);
+    // A metadata reload keeps it.
+    let path = env.dir.path().join("vp-meta.txt");
+    let tmp = env.dir.path().join("vp-meta.tmp");
+    std::fs::write(&tmp, "vp1 cc au\n").unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    env.ctl.as_ref().unwrap().reload();
+    let VpEvent::Updated(info) = next_vp_event(&early) else {
+        panic!()
+    };
+    assert_eq!(
+        (info.cc.as_deref(), info.policy),
+        (Some("au"), meta.policy.clone())
+    );
+    // A resume announces nothing new.
+    vp.cut();
+    vp.reconnect();
+    vp.wait(|n| n == &Note::Resumed);
+    assert_eq!(early.next_vp_event(Some(Duration::from_millis(400))), None);
+    // A client connecting later gets it in the initial list.
+    let late = env.client();
+    let v = late.find_vp("vp1").unwrap();
+    assert_eq!(v.policy, meta.policy);
+    assert_eq!(v.policy_hash, meta.policy_hash);
+    // A VP without a publication is announced too, without a policy.
+    let plain = env.vp(VpOpts::named("vp2"));
+    plain.established();
+    let VpEvent::Arrived(info) = next_vp_event(&early) else {
+        panic!()
+    };
+    assert_eq!((info.name.as_deref(), info.policy), (Some("vp2"), None));
+}
+
+#[test]
 fn vp_returning_after_the_grace_period_starts_a_new_session() {
     let env = Env::plaintext(Duration::from_millis(200), None);
     let vp = env.vp(VpOpts::named("slow").held());

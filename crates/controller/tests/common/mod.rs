@@ -134,6 +134,8 @@ pub struct VpOpts {
     pub results: Results,
     /// Wraps the TCP stream (TLS); plaintext when `None`.
     pub connector: Option<Connector>,
+    /// Published (as a Vantage probe with a policy does) when a session starts.
+    pub meta: Option<vantage_proto::remote::VpMeta>,
 }
 
 impl VpOpts {
@@ -142,6 +144,7 @@ impl VpOpts {
             name: Some(name.to_owned()),
             results: Results::Immediate,
             connector: None,
+            meta: None,
         }
     }
 
@@ -426,6 +429,9 @@ async fn run_vp(
         while let Some(ev) = link.poll_event() {
             match ev {
                 LinkEvent::Established { .. } => {
+                    if let Some(m) = &opts.meta {
+                        link.publish_meta(m).unwrap();
+                    }
                     let _ = notes.send(Note::Established);
                 }
                 LinkEvent::Resumed => {
