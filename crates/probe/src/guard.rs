@@ -287,4 +287,33 @@ mod tests {
         assert_eq!(g.check(&spoofed).unwrap_err().rule(), "options.spoof");
         assert_eq!(g.check(&[1, 2, 3]).unwrap_err().rule(), "packet");
     }
+
+    /// Figure, not a check: what the packet check costs per packet (run with
+    /// `cargo test -p vantage-probe --release --lib -- --ignored --nocapture guard_cost`).
+    #[test]
+    #[ignore = "a figure, not a check"]
+    fn guard_cost() {
+        let mut dnp = String::new();
+        for i in 0u32..100_000 {
+            dnp.push_str(&format!(
+                "{}/32\n",
+                Ipv4Addr::from_bits(i.wrapping_mul(2_654_435_761))
+            ));
+        }
+        let list = vantage_policy::DnpList::parse(&dnp, std::path::Path::new("x")).unwrap();
+        let policy = Policy::from_toml("[destinations]\nallow = [\"127.0.0.0/8\"]\n", "t", None)
+            .unwrap()
+            .with_do_not_probe(Arc::new(vantage_policy::DoNotProbe::with_list("x", list)));
+        let mut g = Guard::new(Arc::new(policy));
+        let mut udp = vec![0u8; 8 + 12];
+        udp[2..4].copy_from_slice(&33435u16.to_be_bytes());
+        let p = v4([127, 0, 0, 1], [127, 0, 0, 2], 17, 17, &[], &udp);
+        let n = 1_000_000u32;
+        let start = Instant::now();
+        for _ in 0..n {
+            assert!(g.check(std::hint::black_box(&p)).is_ok());
+        }
+        let per = start.elapsed() / n;
+        println!("packet check: {per:?} per packet (100k-prefix do-not-probe list)");
+    }
 }
