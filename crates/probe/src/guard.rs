@@ -293,12 +293,14 @@ mod tests {
     #[test]
     #[ignore = "a figure, not a check"]
     fn guard_cost() {
+        use std::fmt::Write as _;
         let mut dnp = String::new();
         for i in 0u32..100_000 {
-            dnp.push_str(&format!(
-                "{}/32\n",
+            let _ = writeln!(
+                dnp,
+                "{}/32",
                 Ipv4Addr::from_bits(i.wrapping_mul(2_654_435_761))
-            ));
+            );
         }
         let list = vantage_policy::DnpList::parse(&dnp, std::path::Path::new("x")).unwrap();
         let policy = Policy::from_toml("[destinations]\nallow = [\"127.0.0.0/8\"]\n", "t", None)
