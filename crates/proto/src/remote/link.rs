@@ -587,8 +587,11 @@ impl VpLink {
                 }
             }
             Message::Control(ControlMsg::ChannelNew(c)) => {
-                if c.is_control() || c == META_CHANNEL {
+                if c.is_control() {
                     return Err(Error::ZeroChannel(MsgType::ChannelNew));
+                }
+                if c == META_CHANNEL {
+                    return Err(Error::ReservedChannel(c));
                 }
                 if self.channels.contains_key(&c) {
                     return Err(Error::ChannelExists(c));

@@ -156,6 +156,9 @@ pub enum Error {
         /// The channel.
         channel: ChannelId,
     },
+    /// The controller opened the channel reserved for VP metadata.
+    #[error("channel {0} is reserved for Vantage VP metadata and cannot be opened")]
+    ReservedChannel(ChannelId),
     /// A channel message naming channel 0.
     #[error("{0} names channel 0, which is the control channel")]
     ZeroChannel(MsgType),

@@ -865,3 +865,18 @@ proptest! {
         let _ = d.feed(&bytes);
     }
 }
+
+#[test]
+fn the_metadata_channel_cannot_be_opened() {
+    let t0 = Instant::now();
+    let (mut vp, _r) = established(t0);
+    let f = Frame {
+        seq: Seq(0),
+        channel: ChannelId::CONTROL,
+        payload: ControlMsg::ChannelNew(META_CHANNEL).encode().unwrap(),
+    };
+    assert_eq!(
+        vp.handle_frame(t0, &f),
+        Err(Error::ReservedChannel(META_CHANNEL))
+    );
+}
