@@ -33,16 +33,13 @@ use crate::dns::{self, DnsRequest, DnsResponse};
 use crate::env::{AppEnv, Pacing, Stamper};
 use crate::net;
 
-/// What one attempt got, beyond what the model holds.
+/// What one attempt got beyond the model record (whose query record already keeps the raw
+/// response bytes, what was wrong with them, and each record's RDATA and text).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attempt {
-    /// The raw response bytes (without the TCP length prefix), if anything arrived.
-    pub response: Option<Vec<u8>>,
-    /// The decoded response, if anything arrived.
+    /// The full decode of the response (header, questions, sections with per-record
+    /// problems, the first problem's byte offset), if anything arrived.
     pub decoded: Option<DnsResponse>,
-    /// What was wrong with the response, if anything (decode error, not a response,
-    /// another question, TCP cut short).
-    pub error: Option<String>,
 }
 
 /// A finished `host` measurement.
@@ -143,7 +140,7 @@ pub async fn run_request_until<P: Pacing>(
     };
     let (stop, err) = match outcome {
         Outcome::Halted => (HostStop::Halted, None),
-        Outcome::Answered => match run.answered().and_then(|(_, a)| a.error.clone()) {
+        Outcome::Answered => match run.answered().and_then(|(q, _)| q.error.clone()) {
             Some(e) => (HostStop::Error, Some(e)),
             None => (HostStop::Done, None),
         },
@@ -196,12 +193,10 @@ fn record_response(
     let error = cut
         .or_else(|| decoded.error.as_ref().map(ToString::to_string))
         .or_else(|| check_response(req, q.id, &decoded));
-    q.response = Some(bytes.clone());
-    q.error.clone_from(&error);
+    q.response = Some(bytes);
+    q.error = error;
     run.attempts[i] = Attempt {
-        response: Some(bytes),
         decoded: Some(decoded),
-        error,
     };
 }
 
@@ -456,9 +451,8 @@ pub(crate) fn fuzz_record(req: &DnsRequest, bytes: &[u8]) -> Option<String> {
         vantage_model::Timestamp::new(1, 0),
         None,
     );
-    // The model record keeps the bytes and the same verdict.
+    // The model record keeps the bytes.
     let q = &run.host.queries[0];
     assert_eq!(q.response.as_deref(), Some(bytes));
-    assert_eq!(q.error, run.attempts[0].error);
-    run.attempts[0].error.clone()
+    q.error.clone()
 }

@@ -31,8 +31,6 @@ use crate::net;
 pub struct UdpprobeRun {
     /// The result record.
     pub udpprobe: Udpprobe,
-    /// Who sent each reply: `sources[i][j]` is the sender of `udpprobe.probes[i].replies[j]`.
-    pub sources: Vec<Vec<SocketAddr>>,
     /// Replies not recorded because their probe already had [`MAX_REPLIES`].
     pub dropped: usize,
 }
@@ -84,7 +82,6 @@ pub async fn run_until<P: Pacing>(
             errmsg: None,
             probes: Vec::new(),
         },
-        sources: Vec::new(),
         dropped: 0,
     };
     let dst = SocketAddr::new(spec.dst, spec.dport);
@@ -125,7 +122,6 @@ pub async fn run_until<P: Pacing>(
                         sport: port,
                         replies: Vec::new(),
                     });
-                    run.sources.push(Vec::new());
                     sockets.push(sock);
                     continue;
                 }
@@ -148,7 +144,6 @@ pub async fn run_until<P: Pacing>(
                         }
                         Ok(r) => {
                             let rx = stamper.now();
-                            run.sources[r.probe].push(r.from);
                             run.udpprobe.probes[r.probe].replies.push(UdpprobeReply {
                                 rx,
                                 data: r.data,
