@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 
-from scamper import ScamperAddr, ScamperCtrl, ScamperInst, ScamperTask
+from scamper import ScamperAddr, ScamperCtrl, ScamperInst, ScamperInstError, ScamperTask
 
 
 class FakeChan:
@@ -159,3 +159,26 @@ def test_fan_out_and_tasks():
     assert seen == [(insts[2], "x")] and insts[2].is_eof() and insts[2] not in ctrl.instances()
     with pytest.raises(RuntimeError, match="has signalled EOF"):
         ctrl.do_ping("192.0.2.1", inst=insts[2])
+
+
+def test_sync_timeout_halts_and_raises():
+    ctrl, (chan,) = ctrl_with()
+    ctrl.sync_timeout = 0.2
+    (inst,) = ctrl.instances()
+    # The probe accepts the command but no result ever comes.
+    real_events = chan.events
+    chan.events = lambda i, limit=4096: [("accepted", 1, 7)] if chan.sent and not chan.halted else []
+    with pytest.raises(ScamperInstError, match="sync_timeout"):
+        ctrl.do_ping("192.0.2.1", sync=True)
+    chan.events = real_events
+    assert chan.halted == [7] and inst.taskc == 0 and ctrl.taskc == 0
+
+
+def test_sync_result_is_returned_not_queued():
+    ctrl, (chan,) = ctrl_with()
+    (inst,) = ctrl.instances()
+    sentinel = object()
+    chan.events = lambda i, limit=4096: [("result", 1, 7, sentinel, False)] if chan.sent else []
+    assert ctrl.do_ping("192.0.2.1", sync=True) is sentinel
+    chan.events = lambda i, limit=4096: []
+    assert ctrl.poll(timeout=0) is None and inst.resultc == 0
