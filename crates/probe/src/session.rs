@@ -288,7 +288,10 @@ impl Session {
                 let text = match item {
                     GetItem::Command => "null command".to_owned(),
                     GetItem::MonitorName => "null monitorname".to_owned(),
-                    GetItem::Nameserver => "null nameserver".to_owned(),
+                    GetItem::Nameserver => self.handle.context().nameserver.map_or_else(
+                        || "null nameserver".to_owned(),
+                        |n| format!("nameserver {n}"),
+                    ),
                     GetItem::Pid => format!("pid {}", self.handle.context().pid),
                     GetItem::Pps => format!("pps {}", self.router.pps()),
                     GetItem::Version => format!("version {VERSION}"),

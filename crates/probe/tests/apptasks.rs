@@ -402,6 +402,19 @@ fn host_on_the_control_socket_gives_warts_data() {
             server.serve_unix(unix, &name).await
         })
     });
+    // `get nameserver` names the resolver `host` uses without -s (/etc/resolv.conf).
+    let raw = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    raw.set_read_timeout(Some(WAIT)).unwrap();
+    (&raw).write_all(b"get nameserver\n").unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(&raw), &mut line).unwrap();
+    let expected = vantage_app::env::system_resolver(Path::new("/etc/resolv.conf")).map_or_else(
+        || "OK null nameserver".to_owned(),
+        |n| format!("OK nameserver {n}"),
+    );
+    assert_eq!(line.trim_end(), expected);
+    drop(raw);
+
     let client = ControlClient::connect_unix(&path).unwrap();
     let chan = client.channel();
     let task = chan
