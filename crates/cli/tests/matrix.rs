@@ -16,7 +16,9 @@
 //!    clients see every VP depart and every pending task fail, the probes come back;
 //!    stopped cleanly (SIGTERM), it ends every VP and task, exits with success and
 //!    removes its mux socket;
-//! 5. 3 VPs x 500 pings through one mux client: every result arrives once.
+//! 5. 3 VPs x 500 pings through one mux client: every result arrives once; two
+//!    clients at once each get only their own results, and one leaving with tasks
+//!    pending does not disturb the other.
 //!
 //! Timing figures go to stderr for the lead's notes; assertions are on behaviour only,
 //! with generous timeouts. Skips (passes with a note) when not root.
@@ -633,4 +635,67 @@ fn many_commands_every_result_once() {
         "matrix: 3 x {N} pings through one mux client in {} ms",
         t0.elapsed().as_millis()
     );
+}
+
+/// Two mux clients at once, each with a channel to every VP: each gets exactly its
+/// own results. Then one closes with tasks pending; the other carries on.
+#[test]
+fn two_clients_get_only_their_own_results() {
+    if !can_run() {
+        return;
+    }
+    const N: u32 = 50;
+    let m = Matrix::start(Security::Plaintext, "60s");
+    let target = m.target();
+    let a = connect(&m.mux(), WAIT);
+    let b = connect(&m.mux(), WAIT);
+    let vps = wait_all(&a, WAIT);
+    wait_all(&b, WAIT);
+    // Client a uses user ids 0..N, client b N..2N, on every VP.
+    let mut work = Vec::new();
+    for (client, base) in [(&a, 0), (&b, N)] {
+        for (_, name) in VPS {
+            let chan = client.open(vps[name].id).unwrap();
+            for k in base..base + N {
+                chan.submit(&format!("ping -c 1 -W 1 -U {k} {target}"))
+                    .unwrap();
+            }
+            work.push((chan, base, name));
+        }
+    }
+    for (chan, base, name) in &work {
+        let mut outs = collect(chan, N as usize, Duration::from_secs(120));
+        std::thread::sleep(Duration::from_millis(300));
+        while let Some(o) = chan.poll() {
+            outs.push(o);
+        }
+        let ids: Vec<u32> = (*base..*base + N).collect();
+        assert_exactly_once(&format!("{name} (ids from {base})"), outs, &ids, target);
+    }
+
+    // Client a leaves with long tasks pending on every VP.
+    for (_, name) in VPS {
+        let chan = a.open(vps[name].id).unwrap();
+        chan.send(&format!("ping -c 100 -i 0.5 -U 999 {target}"))
+            .unwrap();
+    }
+    a.close();
+    let mut last = Vec::new();
+    for (i, (_, name)) in VPS.iter().enumerate() {
+        let chan = b.open(vps[*name].id).unwrap();
+        let id = 1000 + u32::try_from(i).unwrap();
+        chan.send(&format!("ping -c 1 -W 5 -U {id} {target}"))
+            .unwrap();
+        last.push((chan, id, name));
+    }
+    for (chan, id, name) in last {
+        let p = ping_of(
+            chan.next_result(Some(WAIT))
+                .unwrap_or_else(|| panic!("{name}: no result for the remaining client")),
+        );
+        assert_eq!(p.user_id, id, "{name}: only this client's result");
+        assert_eq!(p.replies.len(), 1, "{name}: {p:?}");
+    }
+    assert!(b.is_connected());
+    assert_eq!(b.vps().len(), 3, "{:?}", b.vps());
 }
