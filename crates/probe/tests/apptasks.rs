@@ -458,3 +458,78 @@ fn host_on_the_control_socket_gives_warts_data() {
     }
     chan.done().unwrap();
 }
+
+/// The path authns-delay.py takes: a mux client, the controller, a probe dialling it; the
+/// probe's prober lives in the testbed's `cli` node, the controller on the host's loopback.
+#[test]
+fn host_through_the_controller_mux() {
+    if !ready("host_through_the_controller_mux") {
+        return;
+    }
+    let lab = lab();
+    let (handle, mut results, _thread) = lab.prober();
+    lab.wait_for_nsd(&handle, &mut results);
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mux = dir.path().join("mux.sock");
+    let mut cfg = vantage_controller::Config::new(
+        vec!["127.0.0.1:0".parse().unwrap()],
+        mux.clone(),
+        vantage_controller::LinkSecurity::Plaintext,
+    );
+    cfg.reload_on_sighup = false;
+    let controller = rt
+        .block_on(vantage_controller::Controller::start(cfg))
+        .unwrap();
+    let addr = controller.vp_addrs()[0];
+    let server = ControlServer::new(handle, results, 1000).unwrap();
+    rt.spawn(async move {
+        vantage_probe::run_remote(
+            server,
+            vantage_probe::RemoteConfig {
+                server: addr.to_string(),
+                name: Some("dns-vp.test".into()),
+                tls: None,
+            },
+        )
+        .await
+    });
+    let client = vantage_client::MuxClient::connect(&mux).unwrap();
+    let deadline = Instant::now() + WAIT;
+    let vp = loop {
+        if let Some(vp) = client.find_vp("dns-vp.test") {
+            break vp;
+        }
+        assert!(Instant::now() < deadline, "the VP never came");
+        let _ = client.next_vp_event(Some(Duration::from_millis(100)));
+    };
+    let chan = client.open(vp.id).unwrap();
+    chan.send(&format!("host -s {} www.example.test", lab.srv4))
+        .unwrap();
+    match chan
+        .next_result(Some(WAIT))
+        .expect("a result through the mux")
+    {
+        Outcome::Result(r) => match r.record {
+            ClientRecord::Host(h) => {
+                assert_eq!(h.stop_reason, HostStop::Done, "{h:?}");
+                let q = &h.queries[0];
+                assert!(q.rtt().is_some());
+                assert_eq!(
+                    q.an[0].data,
+                    Some(DnsRrData::Addr("192.0.2.80".parse().unwrap()))
+                );
+            }
+            other => panic!("expected a host record, got {other:?}"),
+        },
+        Outcome::Failed(f) => panic!("failed: {f:?}"),
+    }
+    drop(chan);
+    drop(client);
+    drop(controller);
+    rt.shutdown_background();
+}
