@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
 # The Vantage quick-start demo (run as root on a fresh Debian machine):
-# installs what is needed, builds `vantage`, brings up the emulated Internet, runs the
-# example scripts in examples/ against it, and takes it down again -- also on Ctrl-C or
-# when a step fails.
+# installs what is needed, builds `vantage` and the Python module, brings up the emulated
+# Internet with a controller and a probe on every VP, runs the Python example scripts in
+# examples/ against its mux socket, and takes it down again -- also on Ctrl-C or when a
+# step fails.
 #
 # Environment: VANTAGE_DEMO_PREFIX (default vdemo) names the demo's testbed; leftovers of
-# an earlier, killed demo under that name are removed first. VANTAGE_DEMO_DAEMONS=1 also
-# starts `vantage controller` and a `vantage probe` per VP in the testbed (refused until the
-# binary has those subcommands). When they and the Python module land, this becomes the
-# default and the examples turn into Python scripts talking to the testbed's mux socket.
+# an earlier, killed demo under that name are removed first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -33,10 +31,8 @@ heading "Building vantage (debug build: the quickest from an empty target direct
 cargo build --locked -p vantage-cli --bin vantage
 export VANTAGE=$root/target/debug/vantage
 
-if [ -f scripts/python-env.sh ]; then
-  heading "Python module (virtual environment in .venv)"
-  bash scripts/python-env.sh || echo "demo: the Python module did not build; the examples below do not need it yet"
-fi
+heading "The Python module (virtual environment in .venv: scripts/python-env.sh)"
+bash scripts/python-env.sh
 
 # From here on the testbed is always taken down: on success, on a failed step, on Ctrl-C.
 teardown() {
@@ -55,30 +51,47 @@ if [ -d "/run/vantage-testbed/$PREFIX" ] || ip netns list | grep "^$PREFIX-" >/d
   "$VANTAGE" testbed down "$PREFIX"
 fi
 
-heading "Bringing up the emulated Internet (vantage testbed up $PREFIX)"
-up_flags=()
-if [ "${VANTAGE_DEMO_DAEMONS:-0}" = 1 ]; then up_flags+=(--with-daemons); fi
-"$VANTAGE" testbed up "$PREFIX" "${up_flags[@]}" >/dev/null
+heading "Bringing up the emulated Internet (vantage testbed up $PREFIX --with-daemons)"
+note "a controller and one vantage probe per VP start inside the testbed; the probes dial the" \
+  "controller, which serves them all on one mux socket"
+"$VANTAGE" testbed up "$PREFIX" --with-daemons >/dev/null
 "$VANTAGE" testbed status "$PREFIX" | sed -n '1,2p'
-note "map and addresses: docs/testbed.md; everything printed by up: /run/vantage-testbed/$PREFIX/layout.txt"
+MUX=/run/vantage-testbed/$PREFIX/mux
+note "mux socket: $MUX" \
+  "map and addresses: docs/testbed.md; everything printed by up: /run/vantage-testbed/$PREFIX/layout.txt"
+# The probes dial in within a second or two: wait until all five are on the mux.
+for _ in $(seq 100); do
+  [ "$("$VANTAGE" vps --mux "$MUX" --json 2>/dev/null | wc -l)" -ge 5 ] && break
+  sleep 0.1
+done
 
-heading "The vantage points and their metadata (examples/list-vps.sh)"
-examples/list-vps.sh "$PREFIX"
+PY=$root/.venv/bin/python
+example() {
+  heading "$1"
+  shift
+  echo "\$ python examples/$*"
+  "$PY" "examples/$@"
+}
 
-heading "The vantage points in Japan (examples/vps-in-country.sh $PREFIX jp)"
-examples/vps-in-country.sh "$PREFIX" jp
-
-heading "One ping from the first VP to $TARGET (examples/single-ping.sh)"
-examples/single-ping.sh "$PREFIX" "$TARGET"
-
-heading "The closest VP to $TARGET: a ping from every VP at once (examples/shortest-ping.sh)"
-examples/shortest-ping.sh "$PREFIX" "$TARGET"
-
-heading "A traceroute through the emulated core (examples/traceroute.sh)"
+example "The vantage points and their metadata" list_vps.py "$MUX"
+example "The vantage points in Japan" vps_in_country.py "$MUX" jp
+example "One ping from the first VP to $TARGET (sync=True)" single_ping.py "$MUX" "$TARGET"
+example "The closest VP to $TARGET: a ping from every VP at once" closest_vp.py "$MUX" "$TARGET"
 note "hop 1 is the VP's gateway, hop 2 core1 after the access delay; hops 3-4 are one of two" \
   "equal-cost paths; hop 5 sends MPLS labels in its time exceeded (RFC 4950); hop 6 is silent;" \
   "hop 7 rate-limits its ICMP errors."
-examples/traceroute.sh "$PREFIX" "$TARGET"
+example "A Paris traceroute through the emulated core" traceroute.py "$MUX" "$TARGET"
+example "Nameserver delays for $ZONE: DNS lookups, then pings, ordered by RTT" ns_delays.py "$MUX" "$ZONE"
+example "asyncio: every VP's ping awaited at once, then a traceroute from the closest" \
+  closest_vp_async.py "$MUX" "$TARGET"
+example "Event-driven: VPs ask for work, answered targets get traced (morecb + poll)" \
+  event_driven.py "$MUX" "$TARGET" 10.4.6.2 10.4.4.2 fd00:4:7::2
 
-heading "Nameserver delays for $ZONE from the first VP (examples/authns-delay.sh)"
-examples/authns-delay.sh "$PREFIX" "$ZONE"
+heading "The policy each VP published (vantage vps --mux $MUX)"
+"$VANTAGE" vps --mux "$MUX"
+
+heading "What the first VP allows, in plain language (vantage vps --policy, vantage policy explain)"
+policy=$(mktemp)
+"$VANTAGE" vps --mux "$MUX" --policy akl-nz >"$policy"
+"$VANTAGE" policy explain "$policy"
+rm -f "$policy"

@@ -12,6 +12,7 @@
 //! | `nodes` | the testbed's node names, one a line |
 //! | `up` | written last: `up` finished |
 //! | `vp-metadata.txt` | the VP metadata file for the controller (`-m`) |
+//! | `vp-policy.toml` | the policy every testbed probe runs under ([`TESTBED_POLICY`]) |
 //! | `mux` | where the controller's mux socket is expected |
 //! | `tls/` | `ca.pem`, `web.pem`/`.key`, `controller.pem`/`.key` |
 //! | `daemon.conf`, `daemon.ready` | the helper's task list and its readiness mark |
@@ -72,12 +73,35 @@ const STOP_GRACE: Duration = Duration::from_secs(3);
 const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 const SETTLE_PAUSE: Duration = Duration::from_millis(150);
 
+/// The VP policy of the testbed's probes (`vp-policy.toml` in the state directory): the
+/// testbed's own address plan (private space, which a policy must name to allow) and
+/// every measurement type but packet capture, at rates a benchmark can use.
+pub const TESTBED_POLICY: &str = "\
+# The VP policy of a Vantage testbed probe (see docs/policy.md).
+[measurements]
+types = [\"ping\", \"trace\", \"tracelb\", \"dealias\", \"host\", \"http\", \"udpprobe\"]
+
+[rate]
+pps = 10000
+max_tasks = 10000
+
+[destinations]
+allow = [\"10.0.0.0/8\", \"fd00::/8\"]
+
+[options]
+record_route = true
+timestamp = true
+";
+
+/// The file name of [`TESTBED_POLICY`] in the state directory.
+const POLICY_FILE: &str = "vp-policy.toml";
+
 /// A command `up` starts inside a node after everything else, e.g. `vantage controller`
 /// on `ctrl` or `vantage probe` on each VP. Its output goes to `logs/hook-NAME.log`.
 ///
 /// Arguments may contain placeholders, replaced before the start: `{state}` (state
 /// directory), `{prefix}`, `{node}`, `{mux}` (the mux socket path), `{metadata}` (the VP
-/// metadata file), `{tls}` (the TLS directory), `{zone}`, `{ctrl_name}` (`ctrl.ZONE`),
+/// metadata file), `{policy}` (the testbed's VP policy file), `{tls}` (the TLS directory), `{zone}`, `{ctrl_name}` (`ctrl.ZONE`),
 /// `{ctrl_v4}`, `{ctrl_v6}`, `{ctrl_port}`, `{vp_name}` (the node's monitor name; empty
 /// on nodes that are not VPs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +119,8 @@ pub struct Hook {
 /// `controller.pem`), the mux socket and the metadata file in the state directory; and
 /// `vantage probe` on every VP, dialling the controller's IPv4 address (its certificate
 /// names that address as well as `ctrl.ZONE`, so no resolver is needed) over TLS checked
-/// against the testbed CA, with its monitor name. `vantage` is the program to run. The
+/// against the testbed CA, with its monitor name, under [`TESTBED_POLICY`] at 1000 packets
+/// per second. `vantage` is the program to run. The
 /// options are those of docs/controller.md and `vantage probe --help`.
 pub fn vantage_hooks(vantage: &str, options: &InternetOptions) -> Vec<Hook> {
     let mut hooks = vec![Hook {
@@ -133,6 +158,10 @@ pub fn vantage_hooks(vantage: &str, options: &InternetOptions) -> Vec<Hook> {
                 "{vp_name}",
                 "--tls-ca",
                 "{tls}/ca.pem",
+                "--policy",
+                "{policy}",
+                "--pps",
+                "1000",
             ]
             .map(str::to_owned)
             .to_vec(),
@@ -694,6 +723,7 @@ fn up_inner(
     let node_names: Vec<String> = layout.nodes.iter().map(|n| n.node.clone()).collect();
     write(&state.join("nodes"), node_names.join("\n") + "\n")?;
     internet::write_metadata_file(&layout.metadata, &net.vps).map_err(io_err(&layout.metadata))?;
+    write(&state.join(POLICY_FILE), TESTBED_POLICY.to_owned())?;
     services::make_certificates(&state.join("tls"), &net.zone)?;
     let zone = services::zone_file(prefix, net);
     for (ns, v4, v6) in [
@@ -822,6 +852,7 @@ fn up_inner(
             ("node", h.node.clone()),
             ("mux", mux.clone()),
             ("metadata", metadata.clone()),
+            ("policy", state.join(POLICY_FILE).display().to_string()),
             ("tls", tls.clone()),
             ("zone", net.zone.clone()),
             ("ctrl_name", format!("ctrl.{}", net.zone)),
