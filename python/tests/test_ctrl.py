@@ -409,6 +409,53 @@ def test_wait_releases_the_gil(testbed):
     ctrl.done()
 
 
+def test_probe_control_socket_unix_and_inet(testbed, tmp_path):
+    """add_unix / add_inet: a probe's own control socket, without a controller."""
+    sock = tmp_path / "probe.sock"
+    port = 20000 + os.getpid() % 10000
+    log = open(tmp_path / "probe.log", "w")
+    probe = subprocess.Popen(
+        ["ip", "netns", "exec", f"{testbed.prefix}-vp_de", str(VANTAGE), "probe",
+         "--unix", str(sock), "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        ctrl = ScamperCtrl(unix=str(sock))
+        (inst,) = ctrl.instances()
+        assert inst.name == str(sock) and inst.tags is None and inst.cc is None
+        p = ctrl.do_ping(TARGET, attempts=1, sync=True)
+        assert isinstance(p, ScamperPing) and p.inst is inst and str(p.src) == "10.1.3.1"
+        ctrl.done()
+        assert ctrl.poll(timeout=20) is None and ctrl.is_done()
+        # The TCP port listens on the namespace's loopback: a child in it connects.
+        script = (
+            "import sys\n"
+            "from scamper import ScamperCtrl\n"
+            "ctrl = ScamperCtrl()\n"
+            "inst = ctrl.add_inet(int(sys.argv[1]))\n"
+            f"p = ctrl.do_ping('{TARGET}', attempts=1, sync=True)\n"
+            "print(inst.name, p.src, p.min_rtt is not None)\n"
+        )
+        r = subprocess.run(
+            ["ip", "netns", "exec", f"{testbed.prefix}-vp_de", sys.executable, "-c", script,
+             str(port)],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == f"127.0.0.1:{port} 10.1.3.1 True\n"
+    finally:
+        probe.terminate()
+        try:
+            probe.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            probe.kill()
+            probe.wait()
+        log.close()
+
+
 # ------------------------------------------------------------------ last: a VP goes away
 
 
