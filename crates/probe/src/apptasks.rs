@@ -18,6 +18,8 @@ use vantage_command::{Command, HostSpec, HttpSpec, UdpprobeSpec};
 use vantage_engine::{Pacer, TaskId};
 use vantage_model::Record;
 
+use crate::error::TaskError;
+
 /// A measurement that runs as an app task instead of in the engine.
 #[derive(Debug, Clone)]
 pub(crate) enum AppCommand {
@@ -30,6 +32,15 @@ pub(crate) enum AppCommand {
 }
 
 impl AppCommand {
+    /// The command's name.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Host(_) => "host",
+            Self::Http(_) => "http",
+            Self::Udpprobe(_) => "udpprobe",
+        }
+    }
+
     /// The app command `command` is, or the command back if the engine runs it.
     #[allow(
         clippy::result_large_err,
@@ -41,6 +52,33 @@ impl AppCommand {
             Command::Http(h) => Ok(Self::Http(h)),
             Command::Udpprobe(u) => Ok(Self::Udpprobe(u)),
             other => Err(other),
+        }
+    }
+}
+
+/// What an app task delivers: its record, or why there is none.
+pub(crate) type Finished = Result<Record, TaskError>;
+
+/// Reports a task that ends without sending its record (a panic in the measurement), so
+/// that the prober does not wait for it forever.
+struct LostGuard {
+    id: TaskId,
+    kind: &'static str,
+    done: Option<mpsc::UnboundedSender<(TaskId, Finished)>>,
+}
+
+impl LostGuard {
+    fn deliver(mut self, record: Record) {
+        if let Some(done) = self.done.take() {
+            let _ = done.send((self.id, Ok(record)));
+        }
+    }
+}
+
+impl Drop for LostGuard {
+    fn drop(&mut self) {
+        if let Some(done) = self.done.take() {
+            let _ = done.send((self.id, Err(TaskError::Lost(self.kind))));
         }
     }
 }
@@ -78,8 +116,8 @@ fn burst_for(pps: u32, burst: u32) -> u32 {
 pub(crate) struct AppTasks {
     env: Arc<AppEnv<ProbePacer>>,
     pacer: ProbePacer,
-    done_tx: mpsc::UnboundedSender<(TaskId, Record)>,
-    done_rx: mpsc::UnboundedReceiver<(TaskId, Record)>,
+    done_tx: mpsc::UnboundedSender<(TaskId, Finished)>,
+    done_rx: mpsc::UnboundedReceiver<(TaskId, Finished)>,
     halts: HashMap<TaskId, oneshot::Sender<()>>,
 }
 
@@ -120,9 +158,14 @@ impl AppTasks {
             let _ = halt_rx.await;
         };
         let env = Arc::clone(&self.env);
-        let done = self.done_tx.clone();
+        let guard = LostGuard {
+            id,
+            kind: cmd.kind(),
+            done: Some(self.done_tx.clone()),
+        };
         self.halts.insert(id, halt_tx);
         tokio::spawn(async move {
+            let guard = guard;
             let record = match cmd {
                 AppCommand::Host(spec) => {
                     let run = vantage_app::host::run_until(&spec, &env, halt).await;
@@ -137,7 +180,7 @@ impl AppTasks {
                     Record::Udpprobe(Box::new(run.udpprobe))
                 }
             };
-            let _ = done.send((id, record));
+            guard.deliver(record);
         });
     }
 
@@ -156,7 +199,7 @@ impl AppTasks {
     }
 
     /// The next finished app task (waits; never completes while none is running).
-    pub(crate) async fn recv(&mut self) -> (TaskId, Record) {
+    pub(crate) async fn recv(&mut self) -> (TaskId, Finished) {
         match self.done_rx.recv().await {
             Some(r) => r,
             // Cannot happen: we hold a sender ourselves.
@@ -165,12 +208,66 @@ impl AppTasks {
     }
 
     /// A finished app task, if one is waiting.
-    pub(crate) fn try_recv(&mut self) -> Option<(TaskId, Record)> {
+    pub(crate) fn try_recv(&mut self) -> Option<(TaskId, Finished)> {
         self.done_rx.try_recv().ok()
     }
 
     /// Task `id` has delivered its result: forget it.
     pub(crate) fn finished(&mut self, id: TaskId) {
         self.halts.remove(&id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A task that ends without delivering (its future panicked and was dropped) is
+    /// reported, so the prober does not wait for it forever.
+    #[test]
+    fn a_lost_task_is_reported() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let lost = LostGuard {
+            id: TaskId(7),
+            kind: "http",
+            done: Some(tx.clone()),
+        };
+        drop(lost);
+        let (id, r) = rx.try_recv().unwrap();
+        assert_eq!(id, TaskId(7));
+        let e = r.unwrap_err();
+        assert_eq!(e, TaskError::Lost("http"));
+        assert!(
+            e.to_string()
+                .contains("http measurement ended without a result")
+        );
+
+        let ok = LostGuard {
+            id: TaskId(8),
+            kind: "host",
+            done: Some(tx),
+        };
+        let rec = Record::Host(Box::new(vantage_model::Host {
+            list: None,
+            cycle: None,
+            user_id: 0,
+            src: None,
+            dst: "192.0.2.53".parse().unwrap(),
+            start: vantage_model::Timestamp::default(),
+            flags: vantage_model::HostFlags::empty(),
+            wait_timeout: std::time::Duration::from_secs(1),
+            stop_reason: vantage_model::HostStop::Done,
+            retries: 0,
+            qtype: 1,
+            qclass: 1,
+            qname: None,
+            ecs: None,
+            errmsg: None,
+            queries: Vec::new(),
+        }));
+        ok.deliver(rec.clone());
+        let (id, r) = rx.try_recv().unwrap();
+        assert_eq!((id, r), (TaskId(8), Ok(rec)));
+        assert!(rx.try_recv().is_err(), "delivered once, nothing on drop");
     }
 }

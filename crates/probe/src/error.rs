@@ -75,6 +75,10 @@ pub enum TaskError {
     /// The task was halted while it waited for a free slot of the window.
     #[error("halted before it started (it was waiting for a free slot of the window)")]
     Halted,
+    /// An application-layer measurement (`host`, `http`, `udpprobe`) ended without a
+    /// result (it panicked: a bug).
+    #[error("the {0} measurement ended without a result (a bug in Vantage; please report it)")]
+    Lost(&'static str),
 }
 
 /// A failure that stops the prober as a whole.

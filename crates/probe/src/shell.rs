@@ -56,7 +56,7 @@ enum Wake {
     /// A blocked send socket accepted packets (or failed).
     Tx(usize, Result<BatchSent, vantage_sys::Error>),
     /// An app task (`host`, `http`, `udpprobe`) finished.
-    App(TaskId, Record),
+    App(TaskId, crate::apptasks::Finished),
     Timer,
 }
 
@@ -665,17 +665,22 @@ impl Shell {
         }
     }
 
-    /// App task `id` finished with `record`.
-    fn app_finished(&mut self, id: TaskId, record: Record) {
+    /// App task `id` finished with `result`.
+    fn app_finished(&mut self, id: TaskId, result: crate::apptasks::Finished) {
         self.apps.finished(id);
         self.running.remove(&id);
-        self.shared.tasks_finished.fetch_add(1, Ordering::Relaxed);
+        let counter = if result.is_ok() {
+            &self.shared.tasks_finished
+        } else {
+            &self.shared.tasks_failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         // Its slot of the window is free.
         self.start_queued();
         self.publish();
         let _ = self.out.send(TaskOutput {
             task: id,
-            result: Ok(record),
+            result,
             partial: false,
         });
     }
