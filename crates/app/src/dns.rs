@@ -359,13 +359,11 @@ pub struct Question {
 /// One decoded resource record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rr {
-    /// The record as the model holds it (class, type, owner, TTL, decoded data for the
-    /// types warts decodes).
+    /// The record as the model holds it: class, type, owner, TTL, decoded data for the
+    /// types warts decodes, the raw RDATA (names inside may be compression pointers into
+    /// the message) and its presentation form (`10 mail.example.`) when hickory knows the
+    /// type.
     pub rr: DnsRr,
-    /// The raw RDATA bytes (names inside may be compression pointers into the message).
-    pub rdata: Vec<u8>,
-    /// The RDATA in presentation form (`10 mail.example.`), when hickory knows the type.
-    pub text: Option<String>,
     /// Why the RDATA could not be decoded, if it could not.
     pub error: Option<String>,
 }
@@ -557,10 +555,9 @@ fn read_rr<'a>(msg: &'a [u8], d: &mut BinDecoder<'a>) -> Result<Rr, String> {
             name: Some(name_text(&owner)),
             ttl,
             data: None,
+            rdata: rdata.to_vec(),
             ..DnsRr::default()
         },
-        rdata: rdata.to_vec(),
-        text: None,
         error: None,
     };
     // Presentation text from hickory (which also checks the RDATA), on a decoder that can
@@ -572,15 +569,13 @@ fn read_rr<'a>(msg: &'a [u8], d: &mut BinDecoder<'a>) -> Result<Rr, String> {
                 Ok(rd) => {
                     let mut s = String::new();
                     if write!(s, "{rd}").is_ok() {
-                        rr.text = Some(s);
+                        rr.rr.text = Some(s);
                     }
                 }
                 Err(e) => rr.error = Some(format!("{} RDATA: {e}", type_name(rtype))),
             }
         }
     }
-    rr.rr.rdata.clone_from(&rr.rdata);
-    rr.rr.text.clone_from(&rr.text);
     match model_data(msg, start, rdata, class, rtype) {
         Ok(data) => rr.rr.data = data,
         Err(e) => {
@@ -883,12 +878,12 @@ mod tests {
             a.rr.data,
             Some(DnsRrData::Addr("192.0.2.80".parse().unwrap()))
         );
-        assert_eq!(a.rdata, vec![192, 0, 2, 80]);
-        assert_eq!(a.text.as_deref(), Some("192.0.2.80"));
+        assert_eq!(a.rr.rdata, vec![192, 0, 2, 80]);
+        assert_eq!(a.rr.text.as_deref(), Some("192.0.2.80"));
         let ns = &r.authorities[0];
         assert_eq!(ns.rr.name.as_deref(), Some("example.test"));
         assert_eq!(ns.rr.data, Some(DnsRrData::Name("ns1.example.test".into())));
-        assert_eq!(ns.text.as_deref(), Some("ns1.example.test."));
+        assert_eq!(ns.rr.text.as_deref(), Some("ns1.example.test."));
         let opt = r.opt().unwrap();
         assert_eq!(opt.rr.name.as_deref(), Some(""));
         assert_eq!(opt.rr.class, 1232);

@@ -38,10 +38,7 @@ pub fn app_dns_response(data: &[u8]) {
         let _ = e.to_string();
     }
     for rr in r.answers.iter().chain(&r.authorities).chain(&r.additionals) {
-        assert!(rr.rdata.len() <= data.len());
-        // The model record carries the same RDATA and text.
-        assert_eq!(rr.rr.rdata, rr.rdata);
-        assert_eq!(rr.rr.text, rr.text);
+        assert!(rr.rr.rdata.len() <= data.len());
         if let Some(kind) = rr.rr.data.as_ref().map(vantage_model::DnsRrData::kind) {
             assert_eq!(
                 Some(kind),
