@@ -102,6 +102,25 @@ fn start_nsd(topo: &Topology, addr: IpAddr, dir: &Path) -> vantage_testbed::Proc
     }
 }
 
+/// `/etc/netns/NS/resolv.conf`, which `ip netns exec NS` shows as `/etc/resolv.conf`;
+/// removed on drop.
+struct NetnsResolvConf(std::path::PathBuf);
+
+impl NetnsResolvConf {
+    fn new(ns: &str, server: IpAddr) -> Self {
+        let dir = Path::new("/etc/netns").join(ns);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("resolv.conf"), format!("nameserver {server}\n")).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for NetnsResolvConf {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[test]
 fn one_offs_and_run_in_a_testbed() {
     if !is_root() {
@@ -123,6 +142,8 @@ fn one_offs_and_run_in_a_testbed() {
     let dir = tempfile::tempdir().unwrap();
     let _nsd = start_nsd(&topo, srv4, dir.path());
     let s4 = srv4.to_string();
+    // The VP's resolver is nsd.
+    let _resolv = NetnsResolvConf::new(topo.netns("cli").unwrap(), srv4);
     let cli = |args: &[&str]| {
         let mut a = vec![BIN];
         a.extend_from_slice(args);
@@ -141,6 +162,15 @@ fn one_offs_and_run_in_a_testbed() {
     assert!(
         out.stdout
             .contains("www.example.test.\t300\tIN\tA\t192.0.2.80\n"),
+        "{}",
+        out.stdout
+    );
+    // Without -s: the resolver of /etc/resolv.conf.
+    let out = cli(&["dns", "www.example.test"]);
+    assert!(out.success(), "{out:?}");
+    assert!(
+        out.stdout
+            .starts_with(&format!("www.example.test IN A at {s4}: done\n")),
         "{}",
         out.stdout
     );
@@ -278,7 +308,7 @@ fn one_offs_and_run_in_a_testbed() {
     std::fs::write(
         &cmds,
         format!(
-            "host -s {s4} www.example.test\nudpprobe -d 7 -p 00ff -O exitfirst {s4}\n\
+            "host www.example.test\nudpprobe -d 7 -p 00ff -O exitfirst {s4}\n\
              http -m 2 -u http://www.example.test/ {s4}\n"
         ),
     )
