@@ -4,7 +4,8 @@
 //!
 //! 1. the mux lists all three VPs with their `--vp-meta` metadata and each carries a
 //!    ping to a target host (plaintext and TLS with client certificates; the controller
-//!    listens on IPv4 and IPv6, the third VP dials it over IPv6);
+//!    listens on IPv4 and IPv6, the third VP dials it over IPv6); SIGHUP reloads the
+//!    metadata and re-announces the VP that changed;
 //! 2. a VP's link is cut (TCP resets, or its interface down) and restored while its
 //!    tasks run, and more commands are sent meanwhile: every result arrives exactly
 //!    once;
@@ -392,6 +393,9 @@ fn link_cut_longer_than_grace_ends_the_vp_and_it_returns_as_new() {
         "matrix: cut-off VP back under a new id {} ms after the link returned",
         restored.elapsed().as_millis()
     );
+    for l in m.log("vp1").lines() {
+        eprintln!("matrix: vp1: {l}");
+    }
     let chan = client.open(back.id).unwrap();
     chan.send(&format!("ping -c 1 -W 5 -U 2 {target}")).unwrap();
     let p = ping_of(
@@ -698,4 +702,45 @@ fn two_clients_get_only_their_own_results() {
     }
     assert!(b.is_connected());
     assert_eq!(b.vps().len(), 3, "{:?}", b.vps());
+}
+
+/// SIGHUP makes the controller reload `--vp-meta`: a VP whose metadata changed is
+/// announced again (same id, new attributes), to clients connected before and after.
+#[test]
+fn metadata_reload_reannounces_changed_vps() {
+    if !can_run() {
+        return;
+    }
+    let m = Matrix::start(Security::Plaintext, "60s");
+    let client = connect(&m.mux(), WAIT);
+    let vps = wait_all(&client, WAIT);
+    let name = VPS[1].1;
+    drain_vp_events(&client);
+    // Replace the file atomically, as docs/controller.md asks: vp2 moves country.
+    let file = m.dir.path().join("vp-meta.txt");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let changed = text.replace(&format!("{name} cc de"), &format!("{name} cc at"));
+    assert_ne!(text, changed);
+    let tmp = m.dir.path().join("vp-meta.txt.new");
+    std::fs::write(&tmp, changed).unwrap();
+    std::fs::rename(&tmp, &file).unwrap();
+    m.hup_controller();
+    let updated = match client.next_vp_event(Some(WAIT)) {
+        Some(VpEvent::Updated(v)) if v.name.as_deref() == Some(name) => v,
+        other => panic!("expected an update of {name} only, got {other:?}"),
+    };
+    assert_eq!(updated.id, vps[name].id, "an update keeps the VP's id");
+    assert_eq!(updated.cc.as_deref(), Some("at"));
+    assert_eq!(updated.place.as_deref(), vps[name].place.as_deref());
+    assert_eq!(client.vp(updated.id).and_then(|v| v.cc), Some("at".into()));
+    let later = connect(&m.mux(), WAIT);
+    let listed = wait_all(&later, WAIT);
+    assert_eq!(listed[name].cc.as_deref(), Some("at"));
+    assert_eq!(listed[VPS[0].1].cc.as_deref(), Some(support::META[0].0));
+    // Nothing else was re-announced.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        drain_vp_events(&client).is_empty(),
+        "one update only for one changed VP"
+    );
 }

@@ -116,6 +116,11 @@ impl Matrix {
             m.write_certs();
         }
         m.start_controller();
+        // Probes started before the controller listens would wait out a backoff.
+        let deadline = Instant::now() + WAIT;
+        while !m.mux().exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         for i in 0..VPS.len() {
             let guard = m.spawn_probe(i);
             m.probes.push(Some(guard));
@@ -258,6 +263,16 @@ impl Matrix {
         self.restarts += 1;
         let guard = self.spawn_vantage("ctrl", &args, "controller.log");
         self.controller = Some(guard);
+    }
+
+    /// Sends SIGHUP to the controller (it reloads the metadata file).
+    pub fn hup_controller(&self) {
+        let pid = self.controller.as_ref().expect("a running controller").id();
+        let st = std::process::Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .expect("running kill");
+        assert!(st.success(), "kill -HUP {pid}: {st}");
     }
 
     /// Kills the controller with SIGKILL.
