@@ -533,3 +533,76 @@ fn host_through_the_controller_mux() {
     drop(controller);
     rt.shutdown_background();
 }
+
+/// The VP policy judges app commands on the control socket like any other: a type it
+/// leaves out, a DNS method or a server outside the allowed destinations is refused with
+/// the rule; an allowed `host` runs.
+#[test]
+fn the_policy_judges_app_commands() {
+    if !ready("the_policy_judges_app_commands") {
+        return;
+    }
+    let lab = lab();
+    let (handle, mut results, _thread) = lab.prober();
+    lab.wait_for_nsd(&handle, &mut results);
+    let policy = format!(
+        "[measurements]\ntypes = [\"host\"]\n[measurements.host]\nmethods = [\"udp\"]\n\
+         [destinations]\nallow = [\"{}/32\"]\n",
+        lab.srv4
+    );
+    let policy =
+        std::sync::Arc::new(vantage_policy::Policy::from_toml(&policy, "text", None).unwrap());
+    let server = ControlServer::new(handle, results, 1000)
+        .unwrap()
+        .with_policy(policy)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probe.sock");
+    let unix = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    unix.set_nonblocking(true).unwrap();
+    let name = path.display().to_string();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let unix = tokio::net::UnixListener::from_std(unix).unwrap();
+            server.serve_unix(unix, &name).await
+        })
+    });
+    let client = ControlClient::connect_unix(&path).unwrap();
+    let chan = client.channel();
+    let (srv4, srv6) = (lab.srv4, lab.srv6);
+    for (line, rule) in [
+        (
+            format!("http -u http://www.example.test/ {srv4}"),
+            "measurement type http not allowed (measurements.types)",
+        ),
+        (
+            format!("udpprobe -d 7 -p 00 {srv4}"),
+            "measurement type udpprobe not allowed (measurements.types)",
+        ),
+        (
+            format!("host -T -s {srv4} www.example.test"),
+            "method tcp of host not allowed (measurements.host.methods)",
+        ),
+        (
+            format!("host -s {srv6} www.example.test"),
+            "is not in any prefix of destinations.allow",
+        ),
+    ] {
+        let err = chan.send(&line).unwrap_err().to_string();
+        assert!(err.contains("policy"), "{line}: {err}");
+        assert!(err.contains(rule), "{line}: {err}");
+    }
+    chan.send(&format!("host -s {srv4} www.example.test"))
+        .unwrap();
+    match chan.next_result(Some(WAIT)).expect("a result") {
+        Outcome::Result(r) => match r.record {
+            ClientRecord::Host(h) => assert_eq!(h.stop_reason, HostStop::Done, "{h:?}"),
+            other => panic!("expected a host record, got {other:?}"),
+        },
+        Outcome::Failed(f) => panic!("failed: {f:?}"),
+    }
+}
