@@ -5,7 +5,8 @@
 //! - `wartscat`: concatenate warts files, optionally keeping some record types;
 //! - `wartsdump`: a field-by-field text dump of warts records, for debugging.
 //!
-//! The prober subcommands (`ping`, `trace`, `run`) and the daemons slot in as
+//! The prober subcommands (`ping`, `trace`, `dns`, `http`, `udpprobe`, `run`) and the
+//! daemons slot in as
 //! further variants of [`Command`] with their own modules; `testbed`
 //! (`cmd_testbed`) builds the emulated Internet (docs/cli.md lists them all).
 //!
