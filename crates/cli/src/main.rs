@@ -6,8 +6,7 @@
 //! - `wartsdump`: a field-by-field text dump of warts records, for debugging.
 //!
 //! The prober subcommands (`ping`, `trace`, `dns`, `http`, `udpprobe`, `run`) and the
-//! daemons slot in as
-//! further variants of [`Command`] with their own modules; `testbed`
+//! daemons slot in as further variants of [`Command`] with their own modules; `testbed`
 //! (`cmd_testbed`) builds the emulated Internet (docs/cli.md lists them all).
 //!
 //! Exit status: 0 on success; 1 when some input could not be read or some
