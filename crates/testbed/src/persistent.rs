@@ -723,7 +723,7 @@ fn up_inner(
     let node_names: Vec<String> = layout.nodes.iter().map(|n| n.node.clone()).collect();
     write(&state.join("nodes"), node_names.join("\n") + "\n")?;
     internet::write_metadata_file(&layout.metadata, &net.vps).map_err(io_err(&layout.metadata))?;
-    write(&state.join(POLICY_FILE), TESTBED_POLICY.to_owned())?;
+    write(&state.join(POLICY_FILE), TESTBED_POLICY)?;
     services::make_certificates(&state.join("tls"), &net.zone)?;
     let zone = services::zone_file(prefix, net);
     for (ns, v4, v6) in [
