@@ -3,19 +3,18 @@
 //! with a note) when not root, since the prober needs raw sockets.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use vantage_client::{ControlClient, Event, Outcome, Record};
+use common::{ping_of, skip_without_raw};
+use vantage_client::{ControlClient, Event, Record};
 use vantage_probe::{ControlServer, Prober, ProberConfig};
 
-const WAIT: Option<Duration> = Some(Duration::from_secs(20));
-
-fn is_root() -> bool {
-    caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_NET_RAW).unwrap_or(false)
-}
+const WAIT: Option<Duration> = Some(common::WAIT);
 
 /// A prober plus a control server on a unix socket in a temporary directory, and on a
 /// loopback TCP port; both served from a runtime on a thread of their own.
@@ -46,20 +45,9 @@ fn start_probe() -> (tempfile::TempDir, PathBuf, std::net::SocketAddr) {
     (dir, path, tcp_addr)
 }
 
-fn ping_of(outcome: Outcome) -> Box<vantage_model::Ping> {
-    match outcome {
-        Outcome::Result(r) => match r.record {
-            Record::Ping(p) => p,
-            other => panic!("expected a ping, got {other:?}"),
-        },
-        Outcome::Failed(f) => panic!("task failed: {f:?}"),
-    }
-}
-
 #[test]
 fn control_client_runs_a_ping_on_loopback() {
-    if !is_root() {
-        eprintln!("skipped: needs CAP_NET_RAW");
+    if skip_without_raw() {
         return;
     }
     let (_dir, path, tcp) = start_probe();
@@ -110,8 +98,7 @@ fn control_client_runs_a_ping_on_loopback() {
 /// OK id-1 and the ping's DATA, done, the cycle stop and EOF.
 #[test]
 fn raw_session_follows_the_spec() {
-    if !is_root() {
-        eprintln!("skipped: needs CAP_NET_RAW");
+    if skip_without_raw() {
         return;
     }
     let (_dir, path, _) = start_probe();
@@ -173,8 +160,7 @@ fn raw_session_follows_the_spec() {
 /// id-1").
 #[test]
 fn sc_attach_drives_the_control_socket() {
-    if !is_root() {
-        eprintln!("skipped: needs CAP_NET_RAW");
+    if skip_without_raw() {
         return;
     }
     let Ok(status) = std::process::Command::new("sc_attach").arg("-?").output() else {
@@ -223,8 +209,7 @@ fn sc_attach_drives_the_control_socket() {
 /// `attach format json`: no list record, the cycle start and results as JSON lines.
 #[test]
 fn json_format_sends_json_objects() {
-    if !is_root() {
-        eprintln!("skipped: needs CAP_NET_RAW");
+    if skip_without_raw() {
         return;
     }
     let (_dir, path, _) = start_probe();
@@ -263,8 +248,7 @@ fn json_format_sends_json_objects() {
 /// and the reason, so the client is never left waiting.
 #[test]
 fn a_task_that_cannot_start_ends_with_an_error_record() {
-    if !is_root() {
-        eprintln!("skipped: needs CAP_NET_RAW");
+    if skip_without_raw() {
         return;
     }
     // The prober's thread starts in the namespace of the thread that spawns it.
@@ -276,43 +260,12 @@ fn a_task_that_cannot_start_ends_with_an_error_record() {
     .join()
     .unwrap();
     let server = ControlServer::new(handle, results, 100).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (a, b) = UnixStream::pair().unwrap();
-    a.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        rt.block_on(async move {
-            let a = tokio::net::UnixStream::from_std(a).unwrap();
-            server.serve_stream(a, "pair:0".into()).await
-        })
-    });
-    b.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut w = b.try_clone().unwrap();
-    w.write_all(b"attach\nping -c 1 192.0.2.1\ndone\n").unwrap();
-    let mut all = Vec::new();
-    BufReader::new(b).read_to_end(&mut all).unwrap();
     // Every DATA payload in order through one warts decoder.
-    let mut dec = vantage_warts::Decoder::new();
-    let mut rest = &all[..];
-    let mut records = Vec::new();
-    while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
-        let line = std::str::from_utf8(&rest[..nl]).unwrap().to_owned();
-        rest = &rest[nl + 1..];
-        if let Some(h) = line.strip_prefix("DATA ") {
-            let len: usize = h.split(' ').next().unwrap().parse().unwrap();
-            dec.push(&vantage_proto::control::uu::decode(&rest[..len]).unwrap());
-            rest = &rest[len..];
-            while let Some(r) = dec.next_record().unwrap() {
-                records.push(r);
-            }
-        }
-    }
+    let (replies, records) = common::session(&server, "attach\nping -c 1 192.0.2.1\ndone\n");
     let rec = records
         .into_iter()
         .find(|r| matches!(r, Record::Ping(_)))
-        .unwrap_or_else(|| panic!("no ping in:\n{}", String::from_utf8_lossy(&all)));
+        .unwrap_or_else(|| panic!("no ping; replies {replies:?}"));
     match rec {
         Record::Ping(p) => {
             assert_eq!(p.stop_reason, vantage_model::PingStop::Error);
@@ -328,8 +281,7 @@ fn a_task_that_cannot_start_ends_with_an_error_record() {
 /// Many clients at once, each with its own task ids: every one gets its own result.
 #[test]
 fn many_clients_each_get_their_own_results() {
-    if !is_root() {
-        eprintln!("skipped: needs CAP_NET_RAW");
+    if skip_without_raw() {
         return;
     }
     let (_dir, path, tcp) = start_probe();
@@ -372,8 +324,7 @@ fn many_clients_each_get_their_own_results() {
 #[test]
 #[ignore = "prints a figure"]
 fn control_socket_rate() {
-    if !is_root() {
-        eprintln!("skipped: needs CAP_NET_RAW");
+    if skip_without_raw() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -4,63 +4,34 @@
 //! Skips (passes with a note) when not root, since the prober needs raw sockets.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::{WAIT, controller_config, ping_of, runtime, skip_without_raw, wait_vp};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair,
 };
-use vantage_client::{MuxClient, Outcome, Record};
-use vantage_controller::{Config, Controller, LinkSecurity, TlsFiles};
+use vantage_client::{MuxClient, Record};
+use vantage_controller::{Controller, LinkSecurity, TlsFiles};
 use vantage_probe::{ControlServer, Prober, ProberConfig, RemoteConfig, RemoteTls, run_remote};
-
-const WAIT: Duration = Duration::from_secs(20);
-
-fn is_root() -> bool {
-    caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_NET_RAW).unwrap_or(false)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Starts a controller; returns its VP address and mux path.
 fn controller(
     rt: &tokio::runtime::Runtime,
     dir: &Path,
     security: LinkSecurity,
-) -> (SocketAddr, PathBuf) {
-    let mux = dir.join("mux.sock");
-    let mut cfg = Config::new(vec!["127.0.0.1:0".parse().unwrap()], mux.clone(), security);
-    cfg.reload_on_sighup = false;
-    let c = rt.block_on(Controller::start(cfg)).unwrap();
-    let addr = c.vp_addrs()[0];
-    // Keep it running for the life of the runtime.
-    std::mem::forget(c);
-    (addr, mux)
+) -> (SocketAddr, std::path::PathBuf) {
+    common::controller(rt, dir, security, |_| {})
 }
 
 fn probe(rt: &tokio::runtime::Runtime, cfg: RemoteConfig) {
     let (handle, results, _t) = Prober::spawn(ProberConfig::with_pps(200)).unwrap();
     let server = ControlServer::new(handle, results, 200).unwrap();
     rt.spawn(async move { run_remote(server, cfg).await });
-}
-
-fn wait_vp(client: &MuxClient, name: &str) -> vantage_client::VpInfo {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(vp) = client.find_vp(name) {
-            return vp;
-        }
-        assert!(Instant::now() < deadline, "VP {name} never listed");
-        let _ = client.next_vp_event(Some(Duration::from_millis(100)));
-    }
 }
 
 fn ping_through(mux: &Path, name: &str) {
@@ -84,25 +55,17 @@ fn ping_through(mux: &Path, name: &str) {
         }
     }
     chan.send("ping -c 2 -i 0.1 127.0.0.1").unwrap();
-    match chan
-        .next_result(Some(WAIT))
-        .expect("a result through the mux")
-    {
-        Outcome::Result(r) => match r.record {
-            Record::Ping(p) => {
-                assert_eq!(p.dst.to_string(), "127.0.0.1");
-                assert_eq!(p.replies.len(), 2);
-            }
-            other => panic!("expected a ping, got {other:?}"),
-        },
-        Outcome::Failed(f) => panic!("task failed: {f:?}"),
-    }
+    let p = ping_of(
+        chan.next_result(Some(WAIT))
+            .expect("a result through the mux"),
+    );
+    assert_eq!(p.dst.to_string(), "127.0.0.1");
+    assert_eq!(p.replies.len(), 2);
 }
 
 #[test]
 fn plaintext_link_carries_a_ping() {
-    if !is_root() {
-        eprintln!("skipped: needs CAP_NET_RAW");
+    if skip_without_raw() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -123,8 +86,7 @@ fn plaintext_link_carries_a_ping() {
 
 #[test]
 fn tls_link_with_client_certificate_carries_a_ping() {
-    if !is_root() {
-        eprintln!("skipped: needs CAP_NET_RAW");
+    if skip_without_raw() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -177,8 +139,7 @@ fn tls_link_with_client_certificate_carries_a_ping() {
 
 #[test]
 fn a_probe_that_cannot_reach_the_controller_keeps_trying() {
-    if !is_root() {
-        eprintln!("skipped: needs CAP_NET_RAW");
+    if skip_without_raw() {
         return;
     }
     // Pick a free port, start the probe first, the controller later on that port.
@@ -199,12 +160,11 @@ fn a_probe_that_cannot_reach_the_controller_keeps_trying() {
     );
     std::thread::sleep(Duration::from_millis(300));
     let mux = dir.path().join("mux.sock");
-    let mut cfg = Config::new(
-        vec![format!("127.0.0.1:{port}").parse().unwrap()],
+    let cfg = controller_config(
+        format!("127.0.0.1:{port}").parse().unwrap(),
         mux.clone(),
         LinkSecurity::Plaintext,
     );
-    cfg.reload_on_sighup = false;
     let c = rt.block_on(Controller::start(cfg)).unwrap();
     ping_through(&mux, "vp3.test");
     rt.block_on(c.shutdown());
@@ -257,8 +217,7 @@ impl Relay {
 
 #[test]
 fn a_cut_link_resumes_and_loses_no_result() {
-    if !is_root() {
-        eprintln!("skipped: needs CAP_NET_RAW");
+    if skip_without_raw() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -282,44 +241,32 @@ fn a_cut_link_resumes_and_loses_no_result() {
     assert_eq!(relay.cut(), 1);
     std::thread::sleep(Duration::from_millis(2500));
     relay.cut();
-    match chan
-        .next_result(Some(WAIT))
-        .expect("the result survives the cuts")
-    {
-        Outcome::Result(r) => match r.record {
-            Record::Ping(p) => assert_eq!(p.replies.len(), 4, "{p:?}"),
-            other => panic!("expected a ping, got {other:?}"),
-        },
-        Outcome::Failed(f) => panic!("task failed: {f:?}"),
-    }
+    let p = ping_of(
+        chan.next_result(Some(WAIT))
+            .expect("the result survives the cuts"),
+    );
+    assert_eq!(p.replies.len(), 4, "{p:?}");
     // The VP resumed its session: same id, never announced as departed.
     assert_eq!(client.find_vp("vp4.test").map(|v| v.id), Some(vp.id));
     // And the channel still works after the resume.
     chan.send("ping -c 1 127.0.0.1").unwrap();
     assert!(matches!(
         chan.next_result(Some(WAIT)),
-        Some(Outcome::Result(_))
+        Some(vantage_client::Outcome::Result(_))
     ));
 }
 
 #[test]
 fn a_probe_back_after_the_grace_period_starts_a_new_session() {
-    if !is_root() {
-        eprintln!("skipped: needs CAP_NET_RAW");
+    if skip_without_raw() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime();
-    let mux = dir.path().join("mux.sock");
-    let mut cfg = Config::new(
-        vec!["127.0.0.1:0".parse().unwrap()],
-        mux.clone(),
-        LinkSecurity::Plaintext,
-    );
-    cfg.reload_on_sighup = false;
-    cfg.grace = Duration::from_millis(500);
-    let c = rt.block_on(Controller::start(cfg)).unwrap();
-    let relay = Relay::start(&rt, c.vp_addrs()[0]);
+    let (addr, mux) = common::controller(&rt, dir.path(), LinkSecurity::Plaintext, |cfg| {
+        cfg.grace = Duration::from_millis(500);
+    });
+    let relay = Relay::start(&rt, addr);
     probe(
         &rt,
         RemoteConfig {
@@ -343,5 +290,4 @@ fn a_probe_back_after_the_grace_period_starts_a_new_session() {
     let second = wait_vp(&client, "vp5.test").id;
     assert_ne!(first, second);
     ping_through(&mux, "vp5.test");
-    std::mem::forget(c);
 }

@@ -3,56 +3,29 @@
 //! error is kept in the audit. Needs no privileges.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use vantage_policy::Policy;
+use common::eventually;
 use vantage_probe::{Prober, ProberConfig};
-
-/// Waits (up to 30 s) until `cond` holds.
-fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(30), "never: {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 #[test]
 fn a_changed_file_is_reloaded_and_a_bad_one_keeps_the_old_list() {
     let dir = tempfile::tempdir().unwrap();
     let dnp = dir.path().join("dnp.txt");
-    std::fs::write(&dnp, "192.0.2.0/24\n").unwrap();
-    let policy_file = dir.path().join("policy.toml");
-    std::fs::write(&policy_file, "[do_not_probe]\nfile = \"dnp.txt\"\n").unwrap();
-    let policy = Arc::new(Policy::load(&policy_file).unwrap());
+    let policy = common::load_policy(
+        dir.path(),
+        "[do_not_probe]\nfile = \"dnp.txt\"\n",
+        "192.0.2.0/24\n",
+    );
     // The prober only keeps the audit here; it never sends.
     let (_prober, handle, _results) = Prober::new(ProberConfig::default()).unwrap();
     handle.set_policy(Arc::clone(&policy));
-
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (h, p) = (handle.clone(), Arc::clone(&policy));
-    let watcher = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let w = vantage_probe::watch_do_not_probe(h, p, Duration::from_millis(20), false);
-            tokio::pin!(w);
-            // The first poll notes the file as it is; only then may the test change it.
-            tokio::select! {
-                biased;
-                _ = &mut w => panic!("the watcher stopped"),
-                () = tokio::task::yield_now() => {}
-            }
-            ready_tx.send(()).unwrap();
-            // Runs until the test ends (the thread is left behind then).
-            w.await
-        })
-    });
-    ready_rx.recv().unwrap();
+    // The watcher's first poll notes the file as it is; only then may the test change it.
+    let watcher = common::spawn_watcher(&handle, &policy, Duration::from_millis(20), false);
 
     let a: IpAddr = "192.0.2.1".parse().unwrap();
     let b: IpAddr = "198.51.100.1".parse().unwrap();

@@ -2,46 +2,28 @@
 //! `watch_do_not_probe`). In a test binary of its own: the signal goes to the whole process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vantage_policy::Policy;
 use vantage_probe::{Prober, ProberConfig};
 
 #[test]
 fn sighup_reloads_the_do_not_probe_list() {
     let dir = tempfile::tempdir().unwrap();
     let dnp = dir.path().join("dnp.txt");
-    std::fs::write(&dnp, "192.0.2.0/24\n").unwrap();
-    let policy_file = dir.path().join("policy.toml");
-    std::fs::write(&policy_file, "[do_not_probe]\nfile = \"dnp.txt\"\n").unwrap();
-    let policy = Arc::new(Policy::load(&policy_file).unwrap());
+    let policy = common::load_policy(
+        dir.path(),
+        "[do_not_probe]\nfile = \"dnp.txt\"\n",
+        "192.0.2.0/24\n",
+    );
     let (_prober, handle, _results) = Prober::new(ProberConfig::default()).unwrap();
     handle.set_policy(Arc::clone(&policy));
-
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (h, p) = (handle.clone(), Arc::clone(&policy));
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            // No file polling: only the signal can reload. The handler is installed on the
-            // future's first poll; the yield lets that happen before the test signals.
-            let w = vantage_probe::watch_do_not_probe(h, p, Duration::ZERO, true);
-            tokio::pin!(w);
-            tokio::select! {
-                biased;
-                _ = &mut w => panic!("the watcher stopped"),
-                () = tokio::task::yield_now() => {}
-            }
-            ready_tx.send(()).unwrap();
-            w.await
-        })
-    });
-    ready_rx.recv().unwrap();
+    // No file polling: only the signal can reload. The handler is installed on the
+    // watcher's first poll, which has happened when this returns.
+    let _watcher = common::spawn_watcher(&handle, &policy, Duration::ZERO, true);
 
     let b: IpAddr = "198.51.100.1".parse().unwrap();
     std::fs::write(&dnp, "198.51.100.0/24\n").unwrap();

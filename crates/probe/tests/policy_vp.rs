@@ -12,137 +12,16 @@
 //! The tests skip (pass with a note) when not root.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
-use std::io::{BufReader, Read, Write};
-use std::net::{IpAddr, Ipv4Addr};
-use std::os::unix::net::UnixStream;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common;
 
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use common::{next_output as next, pings, prober_in_netns, session, skip_without_netns};
 use vantage_model::Record;
 use vantage_policy::Policy;
-use vantage_probe::{ControlServer, Prober, ProberConfig, ProberHandle, Results, TaskError};
-
-fn is_root() -> bool {
-    let has = |c| caps::has_cap(None, caps::CapSet::Effective, c).unwrap_or(false);
-    has(caps::Capability::CAP_NET_RAW) && has(caps::Capability::CAP_SYS_ADMIN)
-}
-
-/// An `AF_PACKET` socket seeing every frame of every interface of its namespace (both
-/// directions), read without blocking.
-struct Capture(socket2::Socket);
-
-impl Capture {
-    /// Opens the capture in the calling thread's namespace.
-    fn open() -> Capture {
-        let proto = i32::from((libc::ETH_P_ALL as u16).to_be());
-        let s = socket2::Socket::new(
-            socket2::Domain::PACKET,
-            socket2::Type::RAW,
-            Some(socket2::Protocol::from(proto)),
-        )
-        .unwrap();
-        s.set_nonblocking(true).unwrap();
-        s.set_recv_buffer_size(8 << 20).unwrap();
-        Capture(s)
-    }
-
-    /// Reads every frame captured so far; counts the IPv4 packets by destination.
-    fn drain(&self, into: &mut HashMap<Ipv4Addr, usize>) {
-        let mut frame = [0u8; 4096];
-        loop {
-            match (&self.0).read(&mut frame) {
-                Ok(n) => {
-                    // lo frames carry a 14-byte Ethernet header.
-                    if n >= 34 && frame[12..14] == [0x08, 0x00] {
-                        let d = &frame[14 + 16..14 + 20];
-                        *into
-                            .entry(Ipv4Addr::new(d[0], d[1], d[2], d[3]))
-                            .or_default() += 1;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(e) => panic!("capture: {e}"),
-            }
-        }
-    }
-}
-
-/// A prober (and a packet capture) in a fresh namespace.
-fn prober_in_netns(policy: Option<Arc<Policy>>) -> (ProberHandle, Results, Capture) {
-    vantage_sys::netns::in_new_netns(move || {
-        let cap = Capture::open();
-        let (handle, results, _t) = Prober::spawn(ProberConfig::with_pps(1000)).unwrap();
-        if let Some(p) = policy {
-            handle.set_policy(p);
-        }
-        (handle, results, cap)
-    })
-    .unwrap()
-}
-
-/// Splits a session's output into its protocol lines (DATA payloads left out) and the
-/// records of its DATA payloads, in order.
-fn parse(all: &[u8]) -> (Vec<String>, Vec<Record>) {
-    let mut dec = vantage_warts::Decoder::new();
-    let mut rest = all;
-    let mut lines = Vec::new();
-    let mut records = Vec::new();
-    while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
-        let line = std::str::from_utf8(&rest[..nl]).unwrap().to_owned();
-        rest = &rest[nl + 1..];
-        if let Some(h) = line.strip_prefix("DATA ") {
-            let len: usize = h.split(' ').next().unwrap().parse().unwrap();
-            dec.push(&vantage_proto::control::uu::decode(&rest[..len]).unwrap());
-            rest = &rest[len..];
-            while let Some(r) = dec.next_record().unwrap() {
-                records.push(r);
-            }
-        }
-        lines.push(line);
-    }
-    (lines, records)
-}
-
-/// Runs one control session with `input` (which should end with `done`) to its end;
-/// returns the replies (without DATA and MORE lines) and the records.
-fn session(server: &ControlServer, input: &str) -> (Vec<String>, Vec<Record>) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (a, b) = UnixStream::pair().unwrap();
-    a.set_nonblocking(true).unwrap();
-    let server = server.clone();
-    let t = std::thread::spawn(move || {
-        rt.block_on(async move {
-            let a = tokio::net::UnixStream::from_std(a).unwrap();
-            server.serve_stream(a, "pair:0".into()).await
-        })
-    });
-    b.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut w = b.try_clone().unwrap();
-    w.write_all(input.as_bytes()).unwrap();
-    let mut all = Vec::new();
-    BufReader::new(b).read_to_end(&mut all).unwrap();
-    let _ = t.join();
-    let (lines, records) = parse(&all);
-    let replies = lines
-        .into_iter()
-        .filter(|l| !l.starts_with("DATA ") && l != "MORE")
-        .collect();
-    (replies, records)
-}
-
-fn pings(records: &[Record]) -> Vec<&vantage_model::Ping> {
-    records
-        .iter()
-        .filter_map(|r| match r {
-            Record::Ping(p) => Some(p.as_ref()),
-            _ => None,
-        })
-        .collect()
-}
+use vantage_probe::{ControlServer, TaskError};
 
 const VP_POLICY: &str = r#"
 [measurements]
@@ -166,15 +45,12 @@ file = "dnp.txt"
 "#;
 
 fn vp_policy(dir: &std::path::Path, dnp: &str) -> Arc<Policy> {
-    std::fs::write(dir.join("dnp.txt"), dnp).unwrap();
-    std::fs::write(dir.join("policy.toml"), VP_POLICY).unwrap();
-    Arc::new(Policy::load(&dir.join("policy.toml")).unwrap())
+    common::load_policy(dir, VP_POLICY, dnp)
 }
 
 #[test]
 fn no_packet_leaves_for_a_refused_command() {
-    if !is_root() {
-        eprintln!("skipped: needs root (a network namespace and raw sockets)");
+    if skip_without_netns() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -250,22 +126,9 @@ fn no_packet_leaves_for_a_refused_command() {
     assert_eq!(audit.policy.as_ref().unwrap().do_not_probe_entries, 1);
 }
 
-/// Waits (up to a minute) for the next result of a prober.
-fn next(results: &mut Results) -> vantage_probe::TaskOutput {
-    let start = Instant::now();
-    loop {
-        if let Some(o) = results.try_recv() {
-            return o;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "no result");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 #[test]
 fn a_packet_refused_at_the_last_moment_is_not_sent_and_fails_its_task() {
-    if !is_root() {
-        eprintln!("skipped: needs root (a network namespace and raw sockets)");
+    if skip_without_netns() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -327,8 +190,7 @@ fn a_packet_refused_at_the_last_moment_is_not_sent_and_fails_its_task() {
 
 #[test]
 fn the_window_queues_commands_and_the_policy_caps_it() {
-    if !is_root() {
-        eprintln!("skipped: needs root (a network namespace and raw sockets)");
+    if skip_without_netns() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -381,8 +243,7 @@ fn the_window_queues_commands_and_the_policy_caps_it() {
 
 #[test]
 fn a_waiting_task_can_be_halted() {
-    if !is_root() {
-        eprintln!("skipped: needs root (a network namespace and raw sockets)");
+    if skip_without_netns() {
         return;
     }
     let (handle, mut results, _cap) = prober_in_netns(None);
@@ -402,8 +263,7 @@ fn a_waiting_task_can_be_halted() {
 
 #[test]
 fn an_app_task_that_finishes_frees_its_window_slot() {
-    if !is_root() {
-        eprintln!("skipped: needs root (a network namespace and raw sockets)");
+    if skip_without_netns() {
         return;
     }
     let (handle, mut results, _cap) = prober_in_netns(None);

@@ -7,21 +7,21 @@
 //! raw sockets).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::{WAIT, ping_of, runtime, skip_without_raw, wait_vp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use vantage_client::{ChannelEnd, MuxClient, Outcome, Record, TaskError, VpEvent, VpInfo};
-use vantage_controller::{Config, Controller, LinkSecurity};
+use vantage_client::{ChannelEnd, MuxClient, Outcome, TaskError, VpEvent};
+use vantage_controller::LinkSecurity;
 use vantage_policy::Policy;
 use vantage_probe::{ControlServer, Prober, ProberConfig, RemoteConfig, RemoteOptions};
 use vantage_proto::remote::Timers;
-
-const WAIT: Duration = Duration::from_secs(20);
 
 /// Short timers for both ends, so silence is noticed in well under a second.
 const FAST: Timers = Timers {
@@ -31,33 +31,16 @@ const FAST: Timers = Timers {
 
 const POLICY: &str = "# the VP's rules\n[measurements]\ntypes = [\"ping\"]\n\n[rate]\npps = 100\n";
 
-fn is_root() -> bool {
-    caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_NET_RAW).unwrap_or(false)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn controller(rt: &tokio::runtime::Runtime, dir: &Path, grace: Duration) -> (SocketAddr, PathBuf) {
-    let mux = dir.join("mux.sock");
-    let mut cfg = Config::new(
-        vec!["127.0.0.1:0".parse().unwrap()],
-        mux.clone(),
-        LinkSecurity::Plaintext,
-    );
-    cfg.reload_on_sighup = false;
-    cfg.grace = grace;
-    cfg.timers = FAST;
-    let c = rt.block_on(Controller::start(cfg)).unwrap();
-    let addr = c.vp_addrs()[0];
-    // Kept running for the life of the runtime.
-    std::mem::forget(c);
-    (addr, mux)
+/// A controller on loopback with the short timers and a grace period of `grace`.
+fn controller(
+    rt: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    grace: Duration,
+) -> (SocketAddr, std::path::PathBuf) {
+    common::controller(rt, dir, LinkSecurity::Plaintext, |cfg| {
+        cfg.grace = grace;
+        cfg.timers = FAST;
+    })
 }
 
 fn probe(rt: &tokio::runtime::Runtime, server: &str, name: &str, policy: Option<Arc<Policy>>) {
@@ -77,17 +60,6 @@ fn probe(rt: &tokio::runtime::Runtime, server: &str, name: &str, policy: Option<
         keep_policy_private: false,
     };
     rt.spawn(async move { vantage_probe::run_remote_with(s, cfg, opts).await });
-}
-
-fn wait_vp(client: &MuxClient, name: &str) -> VpInfo {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(vp) = client.find_vp(name) {
-            return vp;
-        }
-        assert!(Instant::now() < deadline, "VP {name} never listed");
-        let _ = client.next_vp_event(Some(Duration::from_millis(100)));
-    }
 }
 
 /// A TCP proxy that can black-hole connections: bytes are read and thrown
@@ -178,20 +150,9 @@ async fn pipe(
     }
 }
 
-fn ping_result(o: Outcome) -> vantage_model::Ping {
-    match o {
-        Outcome::Result(r) => match r.record {
-            Record::Ping(p) => *p,
-            other => panic!("expected a ping, got {other:?}"),
-        },
-        Outcome::Failed(f) => panic!("task failed: {f:?}"),
-    }
-}
-
 #[test]
 fn policy_text_and_hash_reach_mux_clients() {
-    if !is_root() {
-        eprintln!("skipped: needs CAP_NET_RAW");
+    if skip_without_raw() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -232,8 +193,7 @@ fn policy_text_and_hash_reach_mux_clients() {
 
 #[test]
 fn silent_link_is_detected_and_resumed_without_loss() {
-    if !is_root() {
-        eprintln!("skipped: needs CAP_NET_RAW");
+    if skip_without_raw() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -246,9 +206,7 @@ fn silent_link_is_detected_and_resumed_without_loss() {
     let ch = client.open(vp.id).unwrap();
     let before = ch.send("ping -c 1 127.0.0.1").unwrap();
     assert_eq!(
-        ping_result(ch.next_result(Some(WAIT)).unwrap())
-            .dst
-            .to_string(),
+        ping_of(ch.next_result(Some(WAIT)).unwrap()).dst.to_string(),
         "127.0.0.1"
     );
     let _ = before;
@@ -282,8 +240,7 @@ fn silent_link_is_detected_and_resumed_without_loss() {
 
 #[test]
 fn unreachable_vp_departs_after_silence_and_grace() {
-    if !is_root() {
-        eprintln!("skipped: needs CAP_NET_RAW");
+    if skip_without_raw() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
