@@ -59,6 +59,39 @@ impl Wake for HubInner {
     }
 }
 
+impl HubInner {
+    /// Waits until woken (`true`, and the flag is cleared) or `until` passes
+    /// (`false`).
+    fn wait_until(&self, until: Instant) -> bool {
+        let mut g = self.flag.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if *g {
+                *g = false;
+                return true;
+            }
+            let now = Instant::now();
+            if now >= until {
+                return false;
+            }
+            g = self
+                .cond
+                .wait_timeout(g, until - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Empties the wakeup socket and clears the flag. Reads first, then
+    /// clears `pipe_full`: a wake in between writes no byte, but the caller's
+    /// pump that follows sees its event, and every later wake writes.
+    fn drain(&self) {
+        let mut buf = [0u8; 64];
+        while matches!((&self.rx).read(&mut buf), Ok(n) if n > 0) {}
+        self.pipe_full.store(false, Ordering::Release);
+        *self.flag.lock().unwrap_or_else(PoisonError::into_inner) = false;
+    }
+}
+
 /// The wakeup point of one ctrl: every channel's waker points here.
 #[pyclass(name = "_Hub", module = "vantage._native", frozen)]
 pub struct Hub {
@@ -107,29 +140,7 @@ impl Hub {
                 let s = now + WAIT_SLICE;
                 deadline.map_or(s, |d| d.min(s))
             };
-            let woken = py.detach(|| {
-                let mut g = self
-                    .inner
-                    .flag
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                loop {
-                    if *g {
-                        *g = false;
-                        return true;
-                    }
-                    let now = Instant::now();
-                    if now >= slice_end {
-                        return false;
-                    }
-                    g = self
-                        .inner
-                        .cond
-                        .wait_timeout(g, slice_end - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
-            });
+            let woken = py.detach(|| self.inner.wait_until(slice_end));
             if woken {
                 return Ok(true);
             }
@@ -153,16 +164,7 @@ impl Hub {
 
     /// Empties the wakeup socket and clears the flag.
     fn drain(&self) {
-        // Read first, then clear: a wake in between writes no byte, but the
-        // caller's pump that follows sees its event; every later wake writes.
-        let mut buf = [0u8; 64];
-        while matches!((&self.inner.rx).read(&mut buf), Ok(n) if n > 0) {}
-        self.inner.pipe_full.store(false, Ordering::Release);
-        *self
-            .inner
-            .flag
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = false;
+        self.inner.drain();
     }
 }
 
@@ -403,5 +405,74 @@ impl Chan {
             out.push(t);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub() -> Arc<HubInner> {
+        let (tx, rx) = UnixStream::pair().unwrap();
+        tx.set_nonblocking(true).unwrap();
+        rx.set_nonblocking(true).unwrap();
+        Arc::new(HubInner {
+            flag: Mutex::new(false),
+            cond: Condvar::new(),
+            tx,
+            rx,
+            pipe_full: AtomicBool::new(false),
+        })
+    }
+
+    fn pending_bytes(h: &HubInner) -> usize {
+        let mut buf = [0u8; 16];
+        let mut n = 0;
+        while let Ok(k) = (&h.rx).read(&mut buf) {
+            if k == 0 {
+                break;
+            }
+            n += k;
+        }
+        n
+    }
+
+    #[test]
+    fn a_wake_is_seen_once_by_the_waiter() {
+        let h = hub();
+        Waker::from(Arc::clone(&h)).wake_by_ref();
+        assert!(h.wait_until(Instant::now() + Duration::from_secs(10)));
+        // The flag was consumed: the next wait runs out.
+        assert!(!h.wait_until(Instant::now()));
+    }
+
+    #[test]
+    fn a_wake_from_another_thread_ends_a_wait() {
+        let h = hub();
+        let w = Waker::from(Arc::clone(&h));
+        let t = std::thread::spawn(move || w.wake());
+        assert!(h.wait_until(Instant::now() + Duration::from_secs(60)));
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn the_socket_gets_one_byte_per_drain() {
+        let h = hub();
+        let w = Waker::from(Arc::clone(&h));
+        w.wake_by_ref();
+        w.wake_by_ref();
+        w.wake_by_ref();
+        h.drain();
+        assert_eq!(pending_bytes(&h), 0);
+        // After a drain the next wake writes again, once.
+        w.wake_by_ref();
+        w.wake_by_ref();
+        assert_eq!(pending_bytes(&h), 1);
+        // Nothing was drained (only read by the test): no more bytes until drain.
+        w.wake_by_ref();
+        assert_eq!(pending_bytes(&h), 0);
+        h.drain();
+        w.wake_by_ref();
+        assert_eq!(pending_bytes(&h), 1);
     }
 }
