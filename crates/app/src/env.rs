@@ -81,6 +81,10 @@ pub struct AppEnv<P: Pacing = NoPacing> {
     /// Trust roots for HTTPS certificate checks (default: the Mozilla roots of
     /// `webpki-roots`). The verdict is recorded; the chain is recorded either way.
     pub roots: Arc<rustls::RootCertStore>,
+    /// The largest TTL (IPv4) or hop limit (IPv6) the measurement's sockets may use: their
+    /// system default is lowered to it when higher (the VP policy's `options.max_ttl`).
+    /// `None` keeps the system default.
+    pub max_ttl: Option<u8>,
 }
 
 impl<P: Pacing> std::fmt::Debug for AppEnv<P> {
@@ -90,6 +94,7 @@ impl<P: Pacing> std::fmt::Debug for AppEnv<P> {
             .field("src_v6", &self.src_v6)
             .field("resolver", &self.resolver)
             .field("roots", &self.roots.len())
+            .field("max_ttl", &self.max_ttl)
             .finish_non_exhaustive()
     }
 }
@@ -107,7 +112,15 @@ impl<P: Pacing> AppEnv<P> {
             pacer,
             clock: Arc::new(SystemClock),
             roots: Arc::new(roots),
+            max_ttl: None,
         }
+    }
+
+    /// The same environment with the sockets' TTL / hop limit capped at `max_ttl`.
+    #[must_use]
+    pub fn with_max_ttl(mut self, max_ttl: Option<u8>) -> Self {
+        self.max_ttl = max_ttl;
+        self
     }
 
     /// The same environment with this default resolver.

@@ -236,7 +236,7 @@ async fn run_udp<P: Pacing>(
     stamper: &Stamper,
     run: &mut HostRun,
 ) -> Outcome {
-    let sock = match net::udp_connected(env.source_for(server.ip()), server).await {
+    let sock = match net::udp_connected(env.source_for(server.ip()), server, env.max_ttl).await {
         Ok(s) => s,
         Err(e) => return Outcome::Failed(e.to_string()),
     };
@@ -307,7 +307,7 @@ async fn run_tcp<P: Pacing>(
         let deadline = Instant::now() + req.timeout;
         env.pacer.permit().await;
         run.host.queries[i].tx = stamper.now();
-        let attempt = tcp_attempt(env.source_for(server.ip()), server, &bytes);
+        let attempt = tcp_attempt(env.source_for(server.ip()), env.max_ttl, server, &bytes);
         match timeout_at(deadline, attempt).await {
             Err(_) => {}
             Ok(TcpResult::Failed(e)) => return Outcome::Failed(e),
@@ -337,8 +337,13 @@ enum TcpResult {
     },
 }
 
-async fn tcp_attempt(src: Option<IpAddr>, server: SocketAddr, query: &[u8]) -> TcpResult {
-    let mut stream: TcpStream = match net::tcp_connect(src, server).await {
+async fn tcp_attempt(
+    src: Option<IpAddr>,
+    max_ttl: Option<u8>,
+    server: SocketAddr,
+    query: &[u8],
+) -> TcpResult {
+    let mut stream: TcpStream = match net::tcp_connect(src, server, max_ttl).await {
         Ok(s) => s,
         Err(e) => return TcpResult::Failed(e.to_string()),
     };

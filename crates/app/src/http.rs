@@ -454,7 +454,7 @@ async fn connect_and_fetch<P: Pacing>(
     let dst = SocketAddr::new(req.dst, req.url.port);
     env.pacer.permit().await;
     let t0 = Instant::now();
-    let stream = net::tcp_connect(env.source_for(req.dst), dst)
+    let stream = net::tcp_connect(env.source_for(req.dst), dst, env.max_ttl)
         .await
         .map_err(|e| Stop(HttpStop::NoConn, e.to_string()))?;
     let t1 = Instant::now();

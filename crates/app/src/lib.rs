@@ -20,7 +20,8 @@
 //! never fails and keeps what it could read) and [`httprec`] (header block parsing and
 //! buffer recording). [`tls`] holds the certificate verifier that records its verdict
 //! instead of aborting. [`env`](mod@env) is what the probe provides: source addresses, the default
-//! resolver (`/etc/resolv.conf`), the shared packet budget ([`Pacing`]) and the wall clock.
+//! resolver (`/etc/resolv.conf`), the shared packet budget ([`Pacing`]: one permit per DNS query,
+//! UDP probe and TCP connection attempt), the TTL cap of every socket and the wall clock.
 //!
 //! ```no_run
 //! use vantage_app::{AppEnv, NoPacing, host};

@@ -43,11 +43,28 @@ fn unspecified(like: IpAddr) -> IpAddr {
     }
 }
 
-/// A UDP socket bound to `src` (or any address) port `sport` (0 = any).
+/// Lowers the socket's TTL (IPv4) or unicast hop limit (IPv6) to `max` when its default
+/// is higher; `None` leaves the system default.
+fn cap_ttl(s: &Socket, v4: bool, max: Option<u8>) -> std::io::Result<()> {
+    let Some(max) = max else { return Ok(()) };
+    let max = u32::from(max);
+    if v4 {
+        if s.ttl_v4()? > max {
+            s.set_ttl_v4(max)?;
+        }
+    } else if s.unicast_hops_v6()? > max {
+        s.set_unicast_hops_v6(max)?;
+    }
+    Ok(())
+}
+
+/// A UDP socket bound to `src` (or any address) port `sport` (0 = any), its TTL / hop
+/// limit capped at `max_ttl`.
 pub(crate) fn udp_bound(
     src: Option<IpAddr>,
     sport: u16,
     family_of: IpAddr,
+    max_ttl: Option<u8>,
 ) -> Result<UdpSocket, NetError> {
     let domain = if family_of.is_ipv4() {
         Domain::IPV4
@@ -60,6 +77,7 @@ pub(crate) fn udp_bound(
     };
     let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP)).map_err(sock_err)?;
     s.set_nonblocking(true).map_err(sock_err)?;
+    cap_ttl(&s, family_of.is_ipv4(), max_ttl).map_err(sock_err)?;
     let local = SocketAddr::new(src.unwrap_or_else(|| unspecified(family_of)), sport);
     s.bind(&local.into()).map_err(|source| NetError::Bind {
         addr: local,
@@ -73,29 +91,35 @@ pub(crate) fn udp_bound(
 pub(crate) async fn udp_connected(
     src: Option<IpAddr>,
     dst: SocketAddr,
+    max_ttl: Option<u8>,
 ) -> Result<UdpSocket, NetError> {
-    let s = udp_bound(src, 0, dst.ip())?;
+    let s = udp_bound(src, 0, dst.ip(), max_ttl)?;
     s.connect(dst)
         .await
         .map_err(|source| NetError::Connect { addr: dst, source })?;
     Ok(s)
 }
 
-/// A TCP connection from `src` (or any address) to `dst`, with TCP_NODELAY.
+/// A TCP connection from `src` (or any address) to `dst`, with TCP_NODELAY, its TTL / hop
+/// limit capped at `max_ttl`.
 pub(crate) async fn tcp_connect(
     src: Option<IpAddr>,
     dst: SocketAddr,
+    max_ttl: Option<u8>,
 ) -> Result<TcpStream, NetError> {
     let sock_err = |source| NetError::Socket {
         what: "TCP",
         source,
     };
-    let s = if dst.is_ipv4() {
-        TcpSocket::new_v4()
+    let domain = if dst.is_ipv4() {
+        Domain::IPV4
     } else {
-        TcpSocket::new_v6()
-    }
-    .map_err(sock_err)?;
+        Domain::IPV6
+    };
+    let raw = Socket::new(domain, Type::STREAM, Some(Protocol::TCP)).map_err(sock_err)?;
+    raw.set_nonblocking(true).map_err(sock_err)?;
+    cap_ttl(&raw, dst.is_ipv4(), max_ttl).map_err(sock_err)?;
+    let s = TcpSocket::from_std_stream(std::net::TcpStream::from(raw));
     if let Some(a) = src {
         let local = SocketAddr::new(a, 0);
         s.bind(local).map_err(|source| NetError::Bind {
@@ -109,4 +133,41 @@ pub(crate) async fn tcp_connect(
         .map_err(|source| NetError::Connect { addr: dst, source })?;
     stream.set_nodelay(true).map_err(sock_err)?;
     Ok(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ttl_of(s: &UdpSocket, v4: bool) -> u32 {
+        let s = socket2::SockRef::from(s);
+        if v4 {
+            s.ttl_v4().unwrap()
+        } else {
+            s.unicast_hops_v6().unwrap()
+        }
+    }
+
+    /// `max_ttl` lowers the TTL / hop limit of new sockets, never raises it.
+    #[tokio::test]
+    async fn ttl_is_capped() {
+        let lo4: IpAddr = "127.0.0.1".parse().unwrap();
+        let lo6: IpAddr = "::1".parse().unwrap();
+        let s = udp_bound(None, 0, lo4, Some(3)).unwrap();
+        assert_eq!(ttl_of(&s, true), 3);
+        let s = udp_bound(None, 0, lo4, None).unwrap();
+        let default = ttl_of(&s, true);
+        assert!(default > 3);
+        let s = udp_bound(None, 0, lo4, Some(255)).unwrap();
+        assert_eq!(ttl_of(&s, true), default, "a high cap keeps the default");
+        if let Ok(s) = udp_bound(None, 0, lo6, Some(2)) {
+            assert_eq!(ttl_of(&s, false), 2);
+        }
+        // TCP: connect to a listener on loopback; the connected socket keeps the cap.
+        let l = std::net::TcpListener::bind((lo4, 0)).unwrap();
+        let t = tcp_connect(None, l.local_addr().unwrap(), Some(4))
+            .await
+            .unwrap();
+        assert_eq!(t.ttl().unwrap(), 4);
+    }
 }

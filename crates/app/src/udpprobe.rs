@@ -96,7 +96,8 @@ pub async fn run_until<P: Pacing>(
                 let due = start + spec.wait_probe * next as u32;
                 if Instant::now() >= due {
                     let sport = if spec.probe_count == 1 { spec.sport } else { 0 };
-                    let sock = match net::udp_bound(src, sport, spec.dst).map_err(|e| e.to_string())
+                    let sock = match net::udp_bound(src, sport, spec.dst, env.max_ttl)
+                        .map_err(|e| e.to_string())
                     {
                         Ok(s) => s,
                         Err(e) => break Err(e),

@@ -274,6 +274,21 @@ impl Engine {
         self.pacer.rate()
     }
 
+    /// Takes one packet's worth of the pacer's budget for a packet the caller sends
+    /// outside the engine (an application-layer datagram or connection attempt), so that
+    /// those and the engine's probes share one budget. `false` when the pacer has no
+    /// token at `now` (see [`token_ready_at`](Self::token_ready_at)).
+    pub fn take_token(&mut self, now: Instant) -> bool {
+        self.last_now = Some(now);
+        self.pacer.try_acquire(now)
+    }
+
+    /// The earliest instant at which [`take_token`](Self::take_token) (or a probe) gets a
+    /// token: `now` itself when one is available.
+    pub fn token_ready_at(&mut self, now: Instant) -> Instant {
+        self.pacer.next_ready(now)
+    }
+
     /// Counters.
     pub fn stats(&self) -> EngineStats {
         EngineStats {
@@ -679,5 +694,33 @@ fn flow_key(rx: &Rx<'_>) -> Option<FlowKey> {
             }
             _ => None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// Tokens taken for outside packets come from the engine's one budget, whose rate
+    /// `set_rate` changes.
+    #[test]
+    fn outside_packets_share_the_budget() {
+        let t0 = Instant::now();
+        let mut e = Engine::new(EngineConfig {
+            rate: 10,
+            burst: 1,
+            seed: 1,
+        })
+        .unwrap();
+        assert!(e.take_token(t0));
+        assert!(!e.take_token(t0));
+        assert_eq!(e.token_ready_at(t0), t0 + Duration::from_millis(100));
+        assert!(e.take_token(t0 + Duration::from_millis(100)));
+        e.set_rate(1, 1).unwrap();
+        let t1 = t0 + Duration::from_millis(200);
+        assert!(e.take_token(t1));
+        assert!(!e.take_token(t1));
+        assert_eq!(e.token_ready_at(t1), t0 + Duration::from_millis(1200));
     }
 }

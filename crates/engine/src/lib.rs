@@ -33,7 +33,9 @@
 //! ## Pacing and scheduling
 //! One token-bucket [`Pacer`] (default 100 packets/s, any rate up to
 //! 10,000,000) gates every probe of every task; tasks with a probe due wait
-//! in one FIFO, so the budget is shared fairly. Deadlines live in one binary
+//! in one FIFO, so the budget is shared fairly. Packets the caller sends on
+//! its own (application-layer measurements) draw from the same budget through
+//! [`Engine::take_token`]. Deadlines live in one binary
 //! heap with lazy cancellation. A task costs a few hundred bytes plus its
 //! probes and replies, so tens of thousands run in one small process.
 //!

@@ -3,19 +3,27 @@
 //! They do not go through the engine: each runs as its own tokio task (the measurements of
 //! `vantage-app`, over ordinary sockets) on the prober's runtime. The event loop starts
 //! them, halts them through a one-shot signal, and takes their records from one channel,
-//! so they come out on the same [`crate::Results`] stream as pings and traces. Every
-//! datagram and TCP connection they open waits for a permit of a token bucket running at
-//! the prober's packet rate (its own bucket: the engine's pacer lives inside the engine).
+//! so they come out on the same [`crate::Results`] stream as pings and traces.
+//!
+//! One packet budget: every packet an app task originates -- one DNS query (each
+//! attempt, UDP or TCP), one UDP probe datagram, one TCP connection attempt (`http`, `host
+//! -T`) -- first asks the event loop for a permit, and the loop grants it with a token
+//! of the engine's own pacer ([`vantage_engine::Engine::take_token`]), the one ping and
+//! traceroute probes draw from. Requests wait in one FIFO; when both app tasks and engine
+//! probes wait, the loop alternates between them, so neither starves the other. Packets
+//! that follow on an open TCP connection (handshake, TLS, the HTTP exchange) are part of
+//! the one attempt and take no further permit.
+//!
+//! Their sockets' TTL / hop limit is capped at the VP policy's `options.max_ttl`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 use vantage_app::{AppEnv, Pacing};
 use vantage_command::{Command, HostSpec, HttpSpec, UdpprobeSpec};
-use vantage_engine::{Pacer, TaskId};
+use vantage_engine::TaskId;
 use vantage_model::Record;
 
 use crate::error::TaskError;
@@ -83,71 +91,95 @@ impl Drop for LostGuard {
     }
 }
 
-/// The prober's packet budget for app tasks: a token bucket at the prober's rate.
+/// A request for one packet's permit: the event loop answers on it when the packet may
+/// leave.
+pub(crate) type PermitRequest = oneshot::Sender<()>;
+
+/// The prober's packet budget as app tasks see it: each permit is asked of the event loop,
+/// which grants it from the engine's pacer.
 #[derive(Clone)]
-pub(crate) struct ProbePacer(Arc<Mutex<Pacer>>);
+pub(crate) struct ProbePacer(mpsc::UnboundedSender<PermitRequest>);
 
 impl Pacing for ProbePacer {
     async fn permit(&self) {
-        loop {
-            let next = {
-                let mut p = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-                let now = Instant::now();
-                if p.try_acquire(now) {
-                    return;
-                }
-                p.next_ready(now)
-            };
-            tokio::time::sleep_until(next.into()).await;
+        let (tx, rx) = oneshot::channel();
+        // Without the event loop there is no budget: never send unpaced (the task is
+        // dropped with the loop's runtime anyway).
+        if self.0.send(tx).is_err() || rx.await.is_err() {
+            std::future::pending::<()>().await;
         }
     }
 }
 
-/// The burst the engine uses for `burst` (0 picks 10 ms worth, like the engine).
-fn burst_for(pps: u32, burst: u32) -> u32 {
-    if burst == 0 {
-        Pacer::default_burst(pps)
-    } else {
-        burst
-    }
+/// What the app side of the prober woke the event loop for.
+pub(crate) enum AppWake {
+    /// An app task finished.
+    Done(TaskId, Finished),
+    /// An app task asks for a packet's permit.
+    Permit(PermitRequest),
 }
 
 /// The running app tasks of one prober.
 pub(crate) struct AppTasks {
     env: Arc<AppEnv<ProbePacer>>,
-    pacer: ProbePacer,
     done_tx: mpsc::UnboundedSender<(TaskId, Finished)>,
     done_rx: mpsc::UnboundedReceiver<(TaskId, Finished)>,
+    permit_rx: mpsc::UnboundedReceiver<PermitRequest>,
+    /// Permit requests not yet granted, oldest first.
+    waiting: VecDeque<PermitRequest>,
     halts: HashMap<TaskId, oneshot::Sender<()>>,
 }
 
 impl AppTasks {
-    /// App tasks paced at `pps` packets per second (burst `burst`), with `resolver` as the
-    /// default nameserver of `host`.
-    pub(crate) fn new(
-        pps: u32,
-        burst: u32,
-        resolver: Option<IpAddr>,
-    ) -> Result<Self, crate::ConfigError> {
-        let pacer = ProbePacer(Arc::new(Mutex::new(Pacer::new(
-            pps,
-            burst_for(pps, burst),
-        )?)));
-        let env = AppEnv::new(pacer.clone()).with_resolver(resolver);
+    /// App tasks with `resolver` as the default nameserver of `host`; their packets wait
+    /// for [`AppTasks::grant`].
+    pub(crate) fn new(resolver: Option<IpAddr>) -> Self {
+        let (permit_tx, permit_rx) = mpsc::unbounded_channel();
+        let env = AppEnv::new(ProbePacer(permit_tx)).with_resolver(resolver);
         let (done_tx, done_rx) = mpsc::unbounded_channel();
-        Ok(Self {
+        Self {
             env: Arc::new(env),
-            pacer,
             done_tx,
             done_rx,
+            permit_rx,
+            waiting: VecDeque::new(),
             halts: HashMap::new(),
-        })
+        }
     }
 
-    /// Changes the packet rate.
-    pub(crate) fn set_rate(&self, pps: u32, burst: u32) {
-        let mut p = self.pacer.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let _ = p.set_rate(pps, burst_for(pps, burst));
+    /// Caps the TTL / hop limit of the sockets of app tasks started from now on (the
+    /// policy's `options.max_ttl`; 255 leaves the system default).
+    pub(crate) fn set_max_ttl(&mut self, max_ttl: u8) {
+        let env = (*self.env).clone().with_max_ttl(Some(max_ttl));
+        self.env = Arc::new(env);
+    }
+
+    /// Queues a permit request.
+    pub(crate) fn request(&mut self, r: PermitRequest) {
+        self.waiting.push_back(r);
+    }
+
+    /// Takes every permit request that has arrived into the queue.
+    fn take_requests(&mut self) {
+        while let Ok(r) = self.permit_rx.try_recv() {
+            self.waiting.push_back(r);
+        }
+    }
+
+    /// Whether a live task waits for a permit (requests of halted tasks are dropped).
+    pub(crate) fn wants_permit(&mut self) -> bool {
+        self.take_requests();
+        while self.waiting.front().is_some_and(oneshot::Sender::is_closed) {
+            self.waiting.pop_front();
+        }
+        !self.waiting.is_empty()
+    }
+
+    /// Grants the oldest waiting request (call after taking a token for it).
+    pub(crate) fn grant(&mut self) {
+        if let Some(r) = self.waiting.pop_front() {
+            let _ = r.send(());
+        }
     }
 
     /// Starts `cmd` as task `id` on the current tokio runtime.
@@ -198,12 +230,15 @@ impl AppTasks {
         }
     }
 
-    /// The next finished app task (waits; never completes while none is running).
-    pub(crate) async fn recv(&mut self) -> (TaskId, Finished) {
-        match self.done_rx.recv().await {
-            Some(r) => r,
-            // Cannot happen: we hold a sender ourselves.
-            None => std::future::pending().await,
+    /// The next finished app task or permit request (waits; never completes while no app
+    /// task is running).
+    pub(crate) async fn recv(&mut self) -> AppWake {
+        tokio::select! {
+            biased;
+            Some((id, r)) = self.done_rx.recv() => AppWake::Done(id, r),
+            Some(p) = self.permit_rx.recv() => AppWake::Permit(p),
+            // Cannot happen: we hold a sender of each ourselves.
+            else => std::future::pending().await,
         }
     }
 

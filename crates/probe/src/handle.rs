@@ -208,7 +208,9 @@ impl ProberHandle {
         self.send(Control::Halt(task))
     }
 
-    /// Changes the packet rate shared by all tasks.
+    /// Changes the packet rate shared by all tasks: the one budget the engine's probes and
+    /// the packets of `host`, `http` and `udpprobe` tasks (one per DNS query, UDP probe or
+    /// TCP connection attempt) all draw from.
     pub fn set_pps(&self, pps: u32) -> Result<(), ConfigError> {
         check_pps(pps)?;
         // A stopped prober has no rate to change; that is not worth an error.

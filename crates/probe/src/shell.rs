@@ -6,7 +6,9 @@
 //! 3. read every waiting packet from every receive socket (`recvmmsg` batches) into the
 //!    engine, with the kernel's receive timestamps;
 //! 4. take the packets the pacer lets out (`poll_transmit`), send them in `sendmmsg`
-//!    batches per family and report each transmit time (`on_sent`);
+//!    batches per family and report each transmit time (`on_sent`); grant the permits app
+//!    tasks wait for from the same pacer ([`Engine::take_token`]), taking turns with the
+//!    engine's probes when both wait;
 //! 5. pass finished measurements to the result channel and publish the counters;
 //! 6. sleep until the engine's next deadline, a packet, a control message, or room in a
 //!    full send buffer.
@@ -25,7 +27,7 @@ use vantage_engine::{
 use vantage_model::Record;
 use vantage_sys::{BatchSent, Family, Protocol};
 
-use crate::apptasks::AppTasks;
+use crate::apptasks::{AppTasks, AppWake};
 use crate::config::ProberConfig;
 use crate::error::TaskError;
 use crate::guard::{Guard, Proto};
@@ -55,8 +57,8 @@ enum Wake {
     Rx(usize, Result<usize, vantage_sys::Error>),
     /// A blocked send socket accepted packets (or failed).
     Tx(usize, Result<BatchSent, vantage_sys::Error>),
-    /// An app task (`host`, `http`, `udpprobe`) finished.
-    App(TaskId, crate::apptasks::Finished),
+    /// An app task (`host`, `http`, `udpprobe`) finished or asks for a packet's permit.
+    App(AppWake),
     Timer,
 }
 
@@ -78,6 +80,9 @@ pub(crate) struct Shell {
     send_errors: u64,
     received: u64,
     apps: AppTasks,
+    /// The next token goes to a waiting app task rather than the engine (they alternate
+    /// while both wait).
+    app_turn: bool,
     /// The VP policy every packet is judged against before it is sent, if any.
     guard: Option<Guard>,
     /// Most tasks running at once (0: no limit).
@@ -86,6 +91,8 @@ pub(crate) struct Shell {
     queue: VecDeque<Control>,
     /// Packets handed to the send path, by family and protocol (audit).
     packets: [[u64; 4]; 2],
+    /// App-task packets granted a permit (audit).
+    app_packets: u64,
     /// Packets the guard stopped, by rule (audit).
     refused: BTreeMap<&'static str, u64>,
     refused_total: u64,
@@ -107,7 +114,7 @@ impl Shell {
             seed: config.seed_value(),
         })?;
         let resolver = vantage_app::env::system_resolver(std::path::Path::new("/etc/resolv.conf"));
-        let apps = AppTasks::new(config.pps, config.burst, resolver)?;
+        let apps = AppTasks::new(resolver);
         let config_window = config.window;
         let sockets = Sockets::new(
             config.recv_buffer_bytes(),
@@ -133,10 +140,12 @@ impl Shell {
             send_errors: 0,
             received: 0,
             apps,
+            app_turn: false,
             guard: None,
             window: config_window,
             queue: VecDeque::new(),
             packets: [[0; 4]; 2],
+            app_packets: 0,
             refused: BTreeMap::new(),
             refused_total: 0,
             audit_dirty: false,
@@ -164,7 +173,8 @@ impl Shell {
                 Wake::Control(None) => self.ctl_open = false,
                 Wake::Rx(i, r) => self.received_batch(i, r.is_ok(), Instant::now()),
                 Wake::Tx(i, r) => self.sent_batch(i, r, Instant::now()),
-                Wake::App(id, record) => self.app_finished(id, record),
+                Wake::App(AppWake::Done(id, record)) => self.app_finished(id, record),
+                Wake::App(AppWake::Permit(p)) => self.apps.request(p),
                 Wake::Timer => {}
             }
         }
@@ -185,6 +195,10 @@ impl Shell {
     /// deadline at or before `now` waits a millisecond instead of spinning.
     fn next_wake(&mut self, now: Instant) -> Option<Instant> {
         let mut d = self.engine.poll_timeout();
+        if self.apps.wants_permit() {
+            let r = self.engine.token_ready_at(now);
+            d = Some(d.map_or(r, |d| d.min(r)));
+        }
         for t in self.sockets.tx.iter().flatten() {
             if let Some(r) = t.retry_at {
                 d = Some(d.map_or(r, |d| d.min(r)));
@@ -217,7 +231,7 @@ impl Shell {
             r = recv_on(r5.as_mut()) => Wake::Rx(5, r),
             r = send_on(t0.as_mut(), per_call) => Wake::Tx(0, r),
             r = send_on(t1.as_mut(), per_call) => Wake::Tx(1, r),
-            (id, record) = apps.recv() => Wake::App(id, record),
+            a = apps.recv() => Wake::App(a),
             () = sleep => Wake::Timer,
         }
     }
@@ -265,7 +279,10 @@ impl Shell {
                 self.publish_queue();
                 self.fail(id, TaskError::Halted);
             }
-            Control::SetPolicy(policy) => self.guard = Some(Guard::new(policy)),
+            Control::SetPolicy(policy) => {
+                self.apps.set_max_ttl(policy.config().options.max_ttl);
+                self.guard = Some(Guard::new(policy));
+            }
             Control::SetWindow(w) => {
                 self.window = w;
                 self.start_queued();
@@ -298,7 +315,6 @@ impl Shell {
             }
             Control::SetRate(pps) => {
                 if self.engine.set_rate(pps, self.config.burst).is_ok() {
-                    self.apps.set_rate(pps, self.config.burst);
                     self.config.pps = pps;
                     if self.config.recv_buffer.is_none() {
                         let bytes = self.config.recv_buffer_bytes();
@@ -492,25 +508,58 @@ impl Shell {
         }
     }
 
-    /// Takes the packets the pacer lets out and sends them.
+    /// Grants the oldest waiting app task's permit if the pacer has a token. `None` when no
+    /// app task waits.
+    fn grant_app(&mut self, now: Instant) -> Option<bool> {
+        if !self.apps.wants_permit() {
+            return None;
+        }
+        let took = self.engine.take_token(now);
+        if took {
+            self.apps.grant();
+            self.app_packets += 1;
+            self.audit_dirty = true;
+        }
+        Some(took)
+    }
+
+    /// Takes the packets the pacer lets out and sends them, and grants the permits of app
+    /// tasks from the same tokens: while both wait, app tasks and engine probes take turns.
     fn transmit(&mut self, now: Instant) {
         let limit = QUEUE_LIMIT;
         loop {
-            if self
+            if self.app_turn {
+                match self.grant_app(now) {
+                    Some(true) => {
+                        self.app_turn = false;
+                        continue;
+                    }
+                    Some(false) => break,
+                    None => {}
+                }
+            }
+            let mut buf = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(1500));
+            let full = self
                 .sockets
                 .tx
                 .iter()
                 .flatten()
-                .any(|t| (t.blocked || t.retry_at.is_some()) && t.pkts.len() >= limit)
-            {
-                // A full send buffer: leave the rest to the pacer's next turn.
-                break;
-            }
-            let mut buf = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(1500));
-            let Some(t) = self.engine.poll_transmit(now, &mut buf) else {
+                .any(|t| (t.blocked || t.retry_at.is_some()) && t.pkts.len() >= limit);
+            // A full send buffer leaves the engine's probes to the pacer's next turn.
+            let probe = if full {
+                None
+            } else {
+                self.engine.poll_transmit(now, &mut buf)
+            };
+            let Some(t) = probe else {
                 self.pool.push(buf);
+                // The engine has nothing to send now: the tokens left go to app tasks.
+                if self.grant_app(now) == Some(true) {
+                    continue;
+                }
                 break;
             };
+            self.app_turn = true;
             let fi = family_index(Family::of(t.dst));
             if let Some(guard) = self.guard.as_mut() {
                 match guard.check(&buf) {
@@ -700,6 +749,10 @@ impl Shell {
                         a.packets.insert(format!("{fam}/{proto}"), n);
                     }
                 }
+            }
+            if self.app_packets > 0 {
+                // Datagrams and connection attempts of app tasks (any family, protocol).
+                a.packets.insert("app".to_owned(), self.app_packets);
             }
             for (rule, n) in &self.refused {
                 a.refused_packets.insert((*rule).to_owned(), *n);
