@@ -6,26 +6,15 @@
 mod common;
 
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::eventually;
-use vantage_probe::{Prober, ProberConfig};
+use common::{WatchedList, eventually};
 
 #[test]
 fn a_changed_file_is_reloaded_and_a_bad_one_keeps_the_old_list() {
-    let dir = tempfile::tempdir().unwrap();
-    let dnp = dir.path().join("dnp.txt");
-    let policy = common::load_policy(
-        dir.path(),
-        "[do_not_probe]\nfile = \"dnp.txt\"\n",
-        "192.0.2.0/24\n",
-    );
-    // The prober only keeps the audit here; it never sends.
-    let (_prober, handle, _results) = Prober::new(ProberConfig::default()).unwrap();
-    handle.set_policy(Arc::clone(&policy));
     // The watcher's first poll notes the file as it is; only then may the test change it.
-    let watcher = common::spawn_watcher(&handle, &policy, Duration::from_millis(20), false);
+    let w = WatchedList::start("192.0.2.0/24\n", Duration::from_millis(20), false);
+    let (dir, dnp, policy, handle) = (w.dir.path(), w.file(), &w.policy, &w.handle);
 
     let a: IpAddr = "192.0.2.1".parse().unwrap();
     let b: IpAddr = "198.51.100.1".parse().unwrap();
@@ -33,7 +22,7 @@ fn a_changed_file_is_reloaded_and_a_bad_one_keeps_the_old_list() {
     assert!(list.lookup(a).is_some() && list.lookup(b).is_none());
 
     // A rename over the file (what editors and config management do) is a change.
-    let tmp = dir.path().join("dnp.new");
+    let tmp = dir.join("dnp.new");
     std::fs::write(&tmp, "198.51.100.0/24\n# two entries\n203.0.113.0/24\n").unwrap();
     std::fs::rename(&tmp, &dnp).unwrap();
     eventually("the new list is in force", || {
@@ -56,7 +45,7 @@ fn a_changed_file_is_reloaded_and_a_bad_one_keeps_the_old_list() {
     assert!(list.lookup(b).is_some());
     assert!(list.lookup("203.0.113.9".parse().unwrap()).is_some());
     assert!(
-        !watcher.is_finished(),
+        !w.watcher.is_finished(),
         "the watcher keeps going after an error"
     );
 }

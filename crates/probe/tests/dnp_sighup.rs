@@ -5,25 +5,15 @@
 mod common;
 
 use std::net::IpAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use vantage_probe::{Prober, ProberConfig};
+use common::{WatchedList, eventually};
 
 #[test]
 fn sighup_reloads_the_do_not_probe_list() {
-    let dir = tempfile::tempdir().unwrap();
-    let dnp = dir.path().join("dnp.txt");
-    let policy = common::load_policy(
-        dir.path(),
-        "[do_not_probe]\nfile = \"dnp.txt\"\n",
-        "192.0.2.0/24\n",
-    );
-    let (_prober, handle, _results) = Prober::new(ProberConfig::default()).unwrap();
-    handle.set_policy(Arc::clone(&policy));
-    // No file polling: only the signal can reload. The handler is installed on the
-    // watcher's first poll, which has happened when this returns.
-    let _watcher = common::spawn_watcher(&handle, &policy, Duration::ZERO, true);
+    // No file polling: only the signal can reload.
+    let w = WatchedList::start("192.0.2.0/24\n", Duration::ZERO, true);
+    let (dnp, policy, handle) = (w.file(), &w.policy, &w.handle);
 
     let b: IpAddr = "198.51.100.1".parse().unwrap();
     std::fs::write(&dnp, "198.51.100.0/24\n").unwrap();
@@ -33,13 +23,6 @@ fn sighup_reloads_the_do_not_probe_list() {
         "nothing reloads without the signal"
     );
     nix::sys::signal::raise(nix::sys::signal::Signal::SIGHUP).unwrap();
-    let start = Instant::now();
-    while list.lookup(b).is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "SIGHUP did not reload"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    eventually("SIGHUP reloads the list", || list.lookup(b).is_some());
     assert_eq!(handle.audit(100).policy.unwrap().reloads, 1);
 }

@@ -8,9 +8,9 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{pings, session, skip_without_netns};
+use common::{pings, policy_server, session, skip_without_netns};
 use vantage_policy::Policy;
-use vantage_probe::{ControlServer, Prober, ProberConfig};
+use vantage_probe::{Prober, ProberConfig};
 
 const POLICY: &str = "[measurements]\ntypes = [\"ping\"]\n[measurements.ping]\n\
                       methods = [\"icmp-echo\"]\n[destinations]\nallow = [\"127.0.0.0/8\"]\n";
@@ -27,10 +27,7 @@ fn a_policy_refuses_what_it_forbids_and_runs_what_it_allows() {
         (handle, results)
     })
     .unwrap();
-    let server = ControlServer::new(handle, results, 1000)
-        .unwrap()
-        .with_policy(policy)
-        .unwrap();
+    let server = policy_server(handle, results, 1000, policy);
     let (replies, records) = session(
         &server,
         "get pps\nset pps 5000\nattach\ntrace 127.0.0.1\nping -P udp 127.0.0.1\n\

@@ -18,10 +18,12 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use common::{next_output as next, pings, prober_in_netns, session, skip_without_netns};
+use common::{
+    next_output as next, pings, policy_server, prober_in_netns, session, skip_without_netns,
+};
 use vantage_model::Record;
 use vantage_policy::Policy;
-use vantage_probe::{ControlServer, TaskError};
+use vantage_probe::TaskError;
 
 const VP_POLICY: &str = r#"
 [measurements]
@@ -56,10 +58,7 @@ fn no_packet_leaves_for_a_refused_command() {
     let dir = tempfile::tempdir().unwrap();
     let policy = vp_policy(dir.path(), "127.0.0.67/32\n");
     let (handle, results, cap) = prober_in_netns(None);
-    let server = ControlServer::new(handle, results, 1000)
-        .unwrap()
-        .with_policy(Arc::clone(&policy))
-        .unwrap();
+    let server = policy_server(handle, results, 1000, Arc::clone(&policy));
     // (command, rule its refusal must name, the target that must see no packet)
     let cases = [
         ("trace -q 1 -m 5 127.0.0.11", "measurements.types"),
@@ -196,10 +195,7 @@ fn the_window_queues_commands_and_the_policy_caps_it() {
     let dir = tempfile::tempdir().unwrap();
     let policy = vp_policy(dir.path(), "");
     let (handle, results, _cap) = prober_in_netns(None);
-    let server = ControlServer::new(handle, results, 1000)
-        .unwrap()
-        .with_policy(policy)
-        .unwrap();
+    let server = policy_server(handle, results, 1000, policy);
     let (replies, records) = session(
         &server,
         "get window\nset window 0\nset window 5\nset window -1\nset window 1\nget window\n\

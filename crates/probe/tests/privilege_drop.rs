@@ -6,7 +6,7 @@
 //! the child's own. The test skips (passes with a note) when not root.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{Duration, Instant};
+mod common;
 
 use vantage_model::Record;
 use vantage_probe::privilege::{DropOptions, drop_privileges};
@@ -70,14 +70,7 @@ fn child() {
     assert!(privs.switched_user && privs.no_new_privs, "{privs}");
     let _thread = prober.start().unwrap();
     let task = handle.submit_line("ping -c 1 127.0.0.1").unwrap();
-    let start = Instant::now();
-    let out = loop {
-        if let Some(o) = results.try_recv() {
-            break o;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "no result");
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let out = common::next_output(&mut results);
     assert_eq!(out.task, task);
     let Ok(Record::Ping(p)) = out.result else {
         panic!("{out:?}")

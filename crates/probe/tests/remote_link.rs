@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::{WAIT, ping_of, runtime, skip_without_raw, wait_vp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use vantage_client::{ChannelEnd, MuxClient, Outcome, TaskError, VpEvent};
+use vantage_client::{ChannelEnd, MuxClient, Outcome, TaskError, VpEvent, VpInfo};
 use vantage_controller::LinkSecurity;
 use vantage_policy::Policy;
 use vantage_probe::{ControlServer, Prober, ProberConfig, RemoteConfig, RemoteOptions};
@@ -41,6 +41,23 @@ fn controller(
         cfg.grace = grace;
         cfg.timers = FAST;
     })
+}
+
+/// A controller with `grace`, a [`Proxy`] in front of it and a probe `name` dialling the
+/// proxy; returns the proxy, a mux client and the channel to the VP once it is listed.
+fn vp_behind_proxy(
+    rt: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    grace: Duration,
+    name: &str,
+) -> (Proxy, MuxClient, VpInfo, vantage_client::Channel) {
+    let (addr, mux) = controller(rt, dir, grace);
+    let proxy = Proxy::start(rt, addr);
+    probe(rt, &proxy.addr.to_string(), name, None);
+    let client = MuxClient::connect(&mux).unwrap();
+    let vp = wait_vp(&client, name);
+    let ch = client.open(vp.id).unwrap();
+    (proxy, client, vp, ch)
 }
 
 fn probe(rt: &tokio::runtime::Runtime, server: &str, name: &str, policy: Option<Arc<Policy>>) {
@@ -198,12 +215,8 @@ fn silent_link_is_detected_and_resumed_without_loss() {
     }
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime();
-    let (addr, mux) = controller(&rt, dir.path(), Duration::from_secs(30));
-    let proxy = Proxy::start(&rt, addr);
-    probe(&rt, &proxy.addr.to_string(), "vp-quiet.test", None);
-    let client = MuxClient::connect(&mux).unwrap();
-    let vp = wait_vp(&client, "vp-quiet.test");
-    let ch = client.open(vp.id).unwrap();
+    let (proxy, client, _vp, ch) =
+        vp_behind_proxy(&rt, dir.path(), Duration::from_secs(30), "vp-quiet.test");
     let before = ch.send("ping -c 1 127.0.0.1").unwrap();
     assert_eq!(
         ping_of(ch.next_result(Some(WAIT)).unwrap()).dst.to_string(),
@@ -245,12 +258,8 @@ fn unreachable_vp_departs_after_silence_and_grace() {
     }
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime();
-    let (addr, mux) = controller(&rt, dir.path(), Duration::from_millis(500));
-    let proxy = Proxy::start(&rt, addr);
-    probe(&rt, &proxy.addr.to_string(), "vp-gone.test", None);
-    let client = MuxClient::connect(&mux).unwrap();
-    let vp = wait_vp(&client, "vp-gone.test");
-    let ch = client.open(vp.id).unwrap();
+    let (proxy, client, vp, ch) =
+        vp_behind_proxy(&rt, dir.path(), Duration::from_millis(500), "vp-gone.test");
     let t = ch.send("ping -c 5 -i 1 127.0.0.1").unwrap();
     // Every connection, present and future, goes dark: the controller's
     // silence timer declares the link lost and starts the grace period; the

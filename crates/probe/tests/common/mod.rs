@@ -307,3 +307,56 @@ pub fn prober_in_netns(policy: Option<Arc<Policy>>) -> (ProberHandle, Results, C
     })
     .unwrap()
 }
+
+/// A control server for a prober at `pps` under `policy`.
+pub fn policy_server(
+    handle: ProberHandle,
+    results: Results,
+    pps: u32,
+    policy: Arc<Policy>,
+) -> ControlServer {
+    ControlServer::new(handle, results, pps)
+        .unwrap()
+        .with_policy(policy)
+        .unwrap()
+}
+
+/// A policy whose do-not-probe list (first `dnp`) a watcher thread reloads, on a prober
+/// that keeps the audit and never sends.
+pub struct WatchedList {
+    /// Holds `policy.toml` and the list, `dnp.txt`.
+    pub dir: tempfile::TempDir,
+    /// The policy, also set on the prober.
+    pub policy: Arc<Policy>,
+    /// The prober's handle (its audit counts the reloads).
+    pub handle: ProberHandle,
+    /// The watcher's thread (it runs until the test ends).
+    pub watcher: std::thread::JoinHandle<()>,
+    _prober: Prober,
+    _results: Results,
+}
+
+impl WatchedList {
+    /// Sets it up; returns once the watcher has noted the file and installed its handler
+    /// (see [`spawn_watcher`]).
+    pub fn start(dnp: &str, poll: Duration, on_sighup: bool) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = load_policy(dir.path(), "[do_not_probe]\nfile = \"dnp.txt\"\n", dnp);
+        let (prober, handle, results) = Prober::new(ProberConfig::default()).unwrap();
+        handle.set_policy(Arc::clone(&policy));
+        let watcher = spawn_watcher(&handle, &policy, poll, on_sighup);
+        Self {
+            dir,
+            policy,
+            handle,
+            watcher,
+            _prober: prober,
+            _results: results,
+        }
+    }
+
+    /// The list's file.
+    pub fn file(&self) -> PathBuf {
+        self.dir.path().join("dnp.txt")
+    }
+}
