@@ -182,3 +182,17 @@ def test_sync_result_is_returned_not_queued():
     assert ctrl.do_ping("192.0.2.1", sync=True) is sentinel
     chan.events = lambda i, limit=4096: []
     assert ctrl.poll(timeout=0) is None and inst.resultc == 0
+
+
+def test_a_sync_call_left_early_queues_its_late_result():
+    ctrl, chans = ctrl_with(2)
+    a, b = ctrl.instances()
+    # Another instance's refusal is raised out of the sync call...
+    chans[1].events = lambda i, limit=4096: [("failed", 99, None, "rejected", None, "no")]
+    with pytest.raises(ScamperInstError, match="got err from vp1: no"):
+        ctrl.do_ping("192.0.2.1", inst=a, sync=True)
+    chans[1].events = lambda i, limit=4096: []
+    # ...and the sync task's result, when it comes, is queued like any other.
+    late = object()
+    chans[0].events = lambda i, limit=4096: [("result", 1, 7, late, False)]
+    assert ctrl.poll(timeout=0) is late

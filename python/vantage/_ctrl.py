@@ -884,26 +884,32 @@ class ScamperCtrl:
         task._waiter = waiter
         limit = self.sync_timeout
         deadline = None if limit is None else time.monotonic() + _seconds(limit, "sync_timeout")
-        self._pump()
-        while True:
-            if slot:
-                obj, exc = slot[0]
-                if exc is not None:
-                    raise exc
-                return obj
-            with self._lock:
-                if self._exceptions:
-                    raise self._exceptions.popleft()
-            left = _left(deadline)
-            if left is not None and left <= 0:
-                task.halt()
-                task._waiter = None
-                task._inst._tasks.pop(task._ticket, None)
-                raise ScamperInstError(
-                    f"no result from {task._inst.name} within the sync_timeout", task._inst
-                )
-            self._hub.wait(left)
+        try:
             self._pump()
+            while True:
+                if slot:
+                    obj, exc = slot[0]
+                    if exc is not None:
+                        raise exc
+                    return obj
+                with self._lock:
+                    if self._exceptions:
+                        raise self._exceptions.popleft()
+                left = _left(deadline)
+                if left is not None and left <= 0:
+                    # Halted (now, or once accepted); its partial result is
+                    # queued when it comes.
+                    task.halt()
+                    raise ScamperInstError(
+                        f"no result from {task._inst.name} within the sync_timeout", task._inst
+                    )
+                self._hub.wait(left)
+                self._pump()
+        finally:
+            if not slot:
+                # Left early (another error, Ctrl-C): a late result is queued
+                # like any other instead of vanishing.
+                task._waiter = None
 
     # -- do_* (command text: python-api.md Appendix A)
     def do_ping(
@@ -1399,6 +1405,13 @@ class AsyncCtrl:
                 fut.set_result(obj)
 
         task._waiter = waiter
+
+        def cancelled(f: "asyncio.Future[Any]") -> None:
+            if f.cancelled():
+                task._waiter = None
+                task.halt()
+
+        fut.add_done_callback(cancelled)
         # The answer may already be waiting.
         self._loop.call_soon(self._wake)
         return fut
