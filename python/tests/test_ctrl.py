@@ -456,6 +456,26 @@ def test_probe_control_socket_unix_and_inet(testbed, tmp_path):
         log.close()
 
 
+def test_dropped_ctrl_closes_its_connection(testbed):
+    """No reference cycle keeps a ctrl (and its mux connection's threads)
+    alive once the script drops it."""
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        ctrl = ScamperCtrl(mux=testbed.mux)
+        (inst,) = ctrl.add_vps(ctrl.vps()[0])
+        p = ctrl.do_ping(TARGET, attempts=1, wait_timeout=0.2, sync=True)
+        assert p.inst is inst
+        ref = weakref.ref(ctrl)
+        mux = weakref.ref(ctrl._muxes[0])
+        del ctrl, inst, p
+        assert ref() is None and mux() is None
+    finally:
+        gc.enable()
+
+
 # ------------------------------------------------------------------ last: a VP goes away
 
 

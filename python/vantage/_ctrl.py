@@ -22,6 +22,7 @@ import asyncio
 import collections
 import datetime as _dt
 import threading
+import weakref
 from typing import Any, Callable, Iterator
 
 from vantage import _native
@@ -139,13 +140,13 @@ class ScamperVp:
 
     __slots__ = ("_info", "_mux", "__weakref__")
     _info: dict[str, Any]
-    _mux: "ScamperMux"
+    _mux: Any  # the native _Mux (not the ScamperMux: no reference cycle)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(_NO_INIT)
 
     @classmethod
-    def _make(cls, info: dict[str, Any], mux: "ScamperMux") -> "ScamperVp":
+    def _make(cls, info: dict[str, Any], mux: Any) -> "ScamperVp":
         vp = object.__new__(cls)
         vp._info = info
         vp._mux = mux
@@ -261,7 +262,7 @@ class ScamperMux:
         m._path = path
         m._mux = _native._Mux.connect(path)
         # The VP list is a snapshot taken when the mux connects.
-        m._vps = [ScamperVp._make(info, m) for info in m._mux.vps()]
+        m._vps = [ScamperVp._make(info, m._mux) for info in m._mux.vps()]
         return m
 
     def vps(self) -> list[ScamperVp]:
@@ -335,7 +336,7 @@ class ScamperInst:
         "_eofcb_due",
         "__weakref__",
     )
-    _ctrl: "ScamperCtrl"
+    _ctrl: "weakref.ref[ScamperCtrl]"  # weak: a dropped ctrl closes its connections
     _chan: Any
     _name: str
     _raw: str
@@ -355,7 +356,7 @@ class ScamperInst:
         cls, ctrl: "ScamperCtrl", chan: Any, name: str, raw: str, vp: ScamperVp | None
     ) -> "ScamperInst":
         i = object.__new__(cls)
-        i._ctrl = ctrl
+        i._ctrl = weakref.ref(ctrl)
         i._chan = chan
         i._name = name
         i._raw = raw
@@ -615,7 +616,7 @@ class ScamperCtrl:
         out = []
         for vp in vps:
             try:
-                chan = vp._mux._mux.open(vp._info["id"], self._hub)
+                chan = vp._mux.open(vp._info["id"], self._hub)
             except RuntimeError:
                 continue
             name = vp.name or vp.ipv4 or vp.ipv6 or f"vp{vp._info['id']}"
@@ -631,7 +632,7 @@ class ScamperCtrl:
         if not isinstance(inst, ScamperInst):
             raise TypeError("inst not ScamperInst type")
         with self._lock:
-            if inst not in self._insts or inst._ctrl is not self:
+            if inst not in self._insts or inst._ctrl() is not self:
                 raise ValueError("instance not in this ctrl")
             self._insts.remove(inst)
             inst._removed = True
@@ -821,7 +822,7 @@ class ScamperCtrl:
                 raise RuntimeError("specify a ScamperInst")
             return [self._insts[0]], False
         if isinstance(inst, ScamperInst):
-            if inst._removed or inst._ctrl is not self:
+            if inst._removed or inst._ctrl() is not self:
                 raise RuntimeError("ScamperInst removed from ctrl")
             if inst._eof:
                 raise RuntimeError(f"ScamperInst {inst.name} has signalled EOF")
@@ -836,7 +837,7 @@ class ScamperCtrl:
                 raise RuntimeError("cannot run synchronous measurements with list")
             seen: list[ScamperInst] = []
             for i in inst:
-                if i in seen or i._removed or i._eof or i._ctrl is not self:
+                if i in seen or i._removed or i._eof or i._ctrl() is not self:
                     continue
                 seen.append(i)
             if not seen:
