@@ -122,9 +122,9 @@ impl Site {
         path
     }
 
-    /// Starts `vantage probe` in `vp` with `args` after `--unix SOCK`, its output appended
-    /// to `probe.log`, and waits until its control socket answers.
-    fn start_probe(&mut self, args: &[&str]) -> ControlClient {
+    /// Starts `vantage probe --unix SOCK ARGS...` in `vp`, its output appended to
+    /// `probe.log`; does not wait.
+    fn spawn_probe(&mut self, args: &[&str]) {
         let mut line = format!("exec '{BIN}' probe --unix '{}'", self.sock().display());
         for a in args {
             assert!(!a.contains('\''), "no quotes in arguments: {a}");
@@ -137,6 +137,12 @@ impl Site {
             .spawn_quiet("vp", &["sh", "-c", &line])
             .expect("starting the probe");
         self.probe = Some(guard);
+    }
+
+    /// Starts `vantage probe` in `vp` with `args` after `--unix SOCK` and waits until its
+    /// control socket answers.
+    fn start_probe(&mut self, args: &[&str]) -> ControlClient {
+        self.spawn_probe(args);
         let start = Instant::now();
         loop {
             if let Ok(c) = ControlClient::connect_unix(self.sock()) {
@@ -150,6 +156,23 @@ impl Site {
             assert!(start.elapsed() < WAIT, "no control socket:\n{}", self.log());
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Starts the probe under the policy of [`Site::write_policy`] (with `dnp` as its
+    /// do-not-probe list) and a status file rewritten every second, plus `args`.
+    fn start_with_policy(&mut self, dnp: &str, args: &[&str]) -> ControlClient {
+        let policy = self.write_policy(dnp);
+        let status = self.status();
+        let mut all = vec![
+            "--policy",
+            policy.to_str().unwrap(),
+            "--status-file",
+            status.to_str().unwrap(),
+            "--status-interval",
+            "1",
+        ];
+        all.extend_from_slice(args);
+        self.start_probe(&all)
     }
 
     fn pid(&self) -> u32 {
@@ -316,16 +339,8 @@ fn the_status_file_counts_pings_and_refusals_by_rule() {
         return;
     }
     let mut site = Site::new();
-    let policy = site.write_policy("127.0.0.2/32\n");
+    let client = site.start_with_policy("127.0.0.2/32\n", &[]);
     let status = site.status();
-    let client = site.start_probe(&[
-        "--policy",
-        policy.to_str().unwrap(),
-        "--status-file",
-        status.to_str().unwrap(),
-        "--status-interval",
-        "1",
-    ]);
     let before = site.status_when("a first status", |_| true);
     assert_eq!(before["format"], "vantage-probe-status/1");
     assert_eq!(before["pid"].as_u64(), Some(u64::from(site.pid())));
@@ -415,19 +430,8 @@ fn sighup_to_the_probe_reloads_the_do_not_probe_list() {
         return;
     }
     let mut site = Site::new();
-    let policy = site.write_policy("127.0.0.2/32\n");
-    let status = site.status();
     // As nobody: the list is read again after the drop.
-    let client = site.start_probe(&[
-        "--user",
-        "nobody",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--status-file",
-        status.to_str().unwrap(),
-        "--status-interval",
-        "1",
-    ]);
+    let client = site.start_with_policy("127.0.0.2/32\n", &["--user", "nobody"]);
     ping(&client, "ping -c 1 127.0.0.3", 1);
     refused(&client, "ping -c 1 127.0.0.2", "do_not_probe.file");
     let before = site.status_when("a first status", |v| {
@@ -516,15 +520,17 @@ fn a_malformed_policy_stops_the_probe_at_start_naming_line_and_key() {
     .unwrap();
     let status = site.status();
     let port = "4077";
-    let mut line = format!(
-        "exec '{BIN}' probe --unix '{}' --port {port} --user nobody --policy '{}' \
-         --status-file '{}'",
-        site.sock().display(),
-        policy.display(),
-        status.display()
-    );
-    write!(line, " >>'{}' 2>&1", site.path("probe.log").display()).unwrap();
-    let mut guard = site.topo.spawn_quiet("vp", &["sh", "-c", &line]).unwrap();
+    site.spawn_probe(&[
+        "--port",
+        port,
+        "--user",
+        "nobody",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--status-file",
+        status.to_str().unwrap(),
+    ]);
+    let mut guard = site.probe.take().unwrap();
     let mut exit = None;
     eventually("the probe stops", || {
         exit = guard.try_wait().unwrap();
