@@ -268,8 +268,9 @@ impl Matrix {
     /// Sends SIGHUP to the controller (it reloads the metadata file).
     pub fn hup_controller(&self) {
         let pid = self.controller.as_ref().expect("a running controller").id();
-        let st = std::process::Command::new("kill")
-            .args(["-HUP", &pid.to_string()])
+        // The shell's own kill: no procps needed.
+        let st = std::process::Command::new("sh")
+            .args(["-c", &format!("kill -HUP {pid}")])
             .status()
             .expect("running kill");
         assert!(st.success(), "kill -HUP {pid}: {st}");
