@@ -252,7 +252,10 @@ fn refused(client: &ControlClient, command: &str, rule: &str) -> String {
 fn thread_status(pid: u32, name: &str) -> Vec<String> {
     let mut out = Vec::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
-        let status = std::fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+        // A thread that ended since the listing has no status to read.
+        let Ok(status) = std::fs::read_to_string(task.unwrap().path().join("status")) else {
+            continue;
+        };
         let line = status
             .lines()
             .find_map(|l| l.strip_prefix(&format!("{name}:")))
@@ -441,8 +444,10 @@ fn sighup_to_the_probe_reloads_the_do_not_probe_list() {
     let old_hash = before["policy"]["do_not_probe_sha256"].clone();
 
     // The new list has the same size and modification time and is written in place (the
-    // same inode), so the probe's look at the file every 5 s sees no change: only the
-    // signal reloads it.
+    // same inode), so the probe's look at the file every 5 s sees no change once the time
+    // is set back: only the signal reloads it. (Should that look fall between the write
+    // and the reset, the probe logs a reload "(file changed)"; then only the signal's own
+    // log line below shows what the signal did.)
     let dnp = site.path("dnp.txt");
     let mtime = std::fs::metadata(&dnp).unwrap().modified().unwrap();
     std::fs::write(&dnp, "127.0.0.3/32\n").unwrap();
@@ -450,12 +455,16 @@ fn sighup_to_the_probe_reloads_the_do_not_probe_list() {
     f.set_modified(mtime).unwrap();
     drop(f);
     std::thread::sleep(Duration::from_secs(6));
-    ping(&client, "ping -c 1 127.0.0.3", 1);
-    let st = site.status_json();
-    assert_eq!(
-        st["policy"]["reloads"], 0,
-        "reloaded without the signal: {st:#}"
-    );
+    if site.log().contains("(file changed)") {
+        eprintln!("note: the probe's file check saw the list between write and time reset");
+    } else {
+        ping(&client, "ping -c 1 127.0.0.3", 1);
+        let st = site.status_json();
+        assert_eq!(
+            st["policy"]["reloads"], 0,
+            "reloaded without the signal: {st:#}"
+        );
+    }
 
     let pid = site.pid().to_string();
     // A signal that arrives before the probe's handler is installed would be lost (then
@@ -465,7 +474,9 @@ fn sighup_to_the_probe_reloads_the_do_not_probe_list() {
         let out = Command::new("kill").args(["-HUP", &pid]).output().unwrap();
         assert!(out.status.success(), "kill -HUP: {}", text(&out.stderr));
         let v = site.status_when("a status", |_| true);
-        if v["policy"]["reloads"].as_u64().unwrap_or(0) >= 1 {
+        if v["policy"]["reloads"].as_u64().unwrap_or(0) >= 1
+            && site.log().contains("reloaded (SIGHUP)")
+        {
             break v;
         }
         assert!(
