@@ -96,7 +96,9 @@ pub struct AuditReport {
     pub counters: ProberStats,
     /// Measurements started, by `type/method` (`ping/icmp-echo`, `trace/udp-paris`).
     pub measurements: BTreeMap<String, u64>,
-    /// Packets handed to the kernel, by `family/protocol` (`ipv4/icmp`, `ipv6/udp`).
+    /// Packets handed to the kernel, by `family/protocol` (`ipv4/icmp`, `ipv6/udp`) for
+    /// ping and traceroute probes, and under `app` the packets of host, udpprobe and http
+    /// tasks (queries, datagrams and connection attempts).
     pub packets: BTreeMap<String, u64>,
     /// Commands refused by the policy, by the rule's key (`measurements.types`).
     pub refused_commands: BTreeMap<String, u64>,
