@@ -8,8 +8,8 @@
 //!
 //! Each probe has its own socket, bound to the spec's source port when one probe is sent and
 //! to a kernel-chosen port otherwise, and left unconnected: replies from any address and port
-//! are recorded with the interface they arrived on ([`UdpprobeRun::sources`] says who sent
-//! each). Sockets stay open until the end, so a late reply to probe 0 still counts.
+//! are recorded with the interface they arrived on and their sender (each reply's `src` and
+//! `sport`). Sockets stay open until the end, so a late reply to probe 0 still counts.
 
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
