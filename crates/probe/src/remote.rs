@@ -272,9 +272,9 @@ pub async fn run_remote_with(
             eprintln!("vantage probe: remote link: {e}");
         }
         let mut silent = false;
+        let mut rejected = false;
         let why = loop {
             // Act on the link's events.
-            let mut rejected = false;
             while let Some(ev) = link.poll_event() {
                 if matches!(ev, VpEvent::Established { .. })
                     && let Some(m) = &meta
@@ -348,8 +348,9 @@ pub async fn run_remote_with(
         // Drop channels the session no longer has (a link that cannot resume).
         chans.retain(|c, _| link.channels().any(|l| l == *c));
         // After a silent link, dial again at once (remote-protocol.md §4.3):
-        // the controller may be fine and only the path broken.
-        let wait = if silent {
+        // the controller may be fine and only the path broken. After a refused
+        // resume too: the controller answered, so it is there for a new session.
+        let wait = if silent || rejected {
             Duration::ZERO
         } else {
             backoff(failures, random_u64())
