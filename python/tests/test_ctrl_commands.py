@@ -196,3 +196,17 @@ def test_a_sync_call_left_early_queues_its_late_result():
     late = object()
     chans[0].events = lambda i, limit=4096: [("result", 1, 7, late, False)]
     assert ctrl.poll(timeout=0) is late
+
+
+def test_missing_mux_socket_names_the_path(tmp_path) -> None:
+    path = tmp_path / "no-such-mux"
+    with pytest.raises(RuntimeError, match=str(path)):
+        ScamperCtrl(mux=str(path))
+    ctrl = ScamperCtrl()
+    with pytest.raises(RuntimeError, match="no mux socket"):
+        ctrl.add_mux(str(path))
+
+
+def test_missing_control_socket_is_a_runtime_error(tmp_path) -> None:
+    with pytest.raises(RuntimeError):
+        ScamperCtrl(unix=str(tmp_path / "no-such-socket"))
