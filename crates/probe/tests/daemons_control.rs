@@ -23,25 +23,7 @@ fn start_probe() -> (tempfile::TempDir, PathBuf, std::net::SocketAddr) {
     let path = dir.path().join("probe.sock");
     let (handle, results, _thread) = Prober::spawn(ProberConfig::with_pps(200)).unwrap();
     let server = ControlServer::new(handle, results, 200).unwrap();
-    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let tcp_addr = std_listener.local_addr().unwrap();
-    std_listener.set_nonblocking(true).unwrap();
-    let unix = std::os::unix::net::UnixListener::bind(&path).unwrap();
-    unix.set_nonblocking(true).unwrap();
-    let name = path.display().to_string();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let tcp = tokio::net::TcpListener::from_std(std_listener).unwrap();
-            let unix = tokio::net::UnixListener::from_std(unix).unwrap();
-            let s2 = server.clone();
-            tokio::spawn(async move { s2.serve_tcp(tcp).await });
-            server.serve_unix(unix, &name).await
-        })
-    });
+    let tcp_addr = common::serve_control(server, &path, true).unwrap();
     (dir, path, tcp_addr)
 }
 

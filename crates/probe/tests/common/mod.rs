@@ -191,6 +191,37 @@ pub fn serve_pair(server: &ControlServer) -> (UnixStream, std::thread::JoinHandl
     (b, t)
 }
 
+/// Serves `server`'s control protocol on a unix socket at `path` (bound before this
+/// returns) and, if `tcp`, on a free loopback TCP port, whose address it returns; from a
+/// current-thread runtime on a thread of its own.
+pub fn serve_control(server: ControlServer, path: &Path, tcp: bool) -> Option<SocketAddr> {
+    let unix = std::os::unix::net::UnixListener::bind(path).unwrap();
+    unix.set_nonblocking(true).unwrap();
+    let tcp = tcp.then(|| {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        l
+    });
+    let tcp_addr = tcp.as_ref().map(|l| l.local_addr().unwrap());
+    let name = path.display().to_string();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            if let Some(l) = tcp {
+                let l = tokio::net::TcpListener::from_std(l).unwrap();
+                let s2 = server.clone();
+                tokio::spawn(async move { s2.serve_tcp(l).await });
+            }
+            let unix = tokio::net::UnixListener::from_std(unix).unwrap();
+            let _ = server.serve_unix(unix, &name).await;
+        });
+    });
+    tcp_addr
+}
+
 /// Runs one control session with `input` (which should end with `done`) to its end;
 /// returns the replies (without DATA and MORE lines) and the records.
 pub fn session(server: &ControlServer, input: &str) -> (Vec<String>, Vec<Record>) {
