@@ -135,6 +135,8 @@ struct Vp {
 struct MuxClient {
     out: Outbox,
     chans: HashMap<MuxChannelId, (VpId, ChannelId)>,
+    /// Whether data for a channel that is not open was logged (once per client).
+    logged_unknown: bool,
 }
 
 /// The hub's settings.
@@ -304,6 +306,7 @@ impl Hub {
                     MuxClient {
                         out,
                         chans: HashMap::new(),
+                        logged_unknown: false,
                     },
                 );
             }
@@ -686,6 +689,17 @@ impl Hub {
             MuxEvent::Control(_) => {}
             MuxEvent::Data { channel, bytes } => {
                 let Some(&(vp_id, vc)) = client.chans.get(&channel) else {
+                    // Dropped (remote-protocol.md §6.1): it may be in flight on a
+                    // channel just closed. Garbage from a client not speaking
+                    // the mux protocol mostly lands here, so say so once.
+                    if !client.logged_unknown {
+                        client.logged_unknown = true;
+                        warn!(
+                            mux = m,
+                            channel = channel.0,
+                            "mux client sent data for a channel that is not open (already closed, or not a mux client?); dropping it, and such data from this client from now on without logging"
+                        );
+                    }
                     return;
                 };
                 if let Some(vp) = self.vps.get_mut(&vp_id) {

@@ -14,7 +14,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 use vantage_proto::mux::MuxDecoder;
-use vantage_proto::remote::{FrameDecoder, HELLO_TIMEOUT, Hello};
+use vantage_proto::remote::{FrameDecoder, HELLO_TIMEOUT, Hello, MAX_CONTROL_PAYLOAD};
 
 /// A write that makes no progress for this long ends the connection.
 const WRITE_STALL: Duration = Duration::from_secs(60);
@@ -148,9 +148,17 @@ async fn link_io<R, W>(
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let mut dec = FrameDecoder::new();
+    let mut dec = FrameDecoder::new().with_max_control(MAX_CONTROL_PAYLOAD);
     let mut buf = vec![0u8; 16 * 1024];
     let first = loop {
+        // A hello is a control frame: refuse anything else at its header,
+        // without waiting for the payload it announces.
+        if let Some((_, channel, _)) = dec.peek_header()
+            && !channel.is_control()
+        {
+            warn!(%peer, "refused VP: its first message is not a valid hello (a frame on channel {channel}, not the control channel; not a Vantage or scamper VP?)");
+            return;
+        }
         if let Some(f) = dec.poll() {
             break f;
         }

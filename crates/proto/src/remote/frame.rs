@@ -7,6 +7,10 @@ use crate::buf::InBuf;
 pub const HEADER_LEN: usize = 10;
 /// Largest payload a frame can carry.
 pub const MAX_PAYLOAD: usize = u16::MAX as usize;
+/// Largest control message the protocol can express: MASTER_NEW with a
+/// 255-byte magic and a 255-byte name (type, two length bytes, both fields).
+/// A longer control frame can only be garbage.
+pub const MAX_CONTROL_PAYLOAD: usize = 1 + 1 + 255 + 1 + 255;
 
 /// One remote-protocol frame.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -50,12 +54,40 @@ impl Frame {
 pub struct FrameDecoder {
     buf: InBuf,
     failed: bool,
+    max_control: Option<usize>,
 }
 
 impl FrameDecoder {
     /// An empty decoder.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Makes a control frame whose header announces more than `limit` payload
+    /// bytes an error as soon as its header is seen (instead of waiting for up
+    /// to 64 KiB that cannot form a valid control message);
+    /// [`MAX_CONTROL_PAYLOAD`] is the natural limit.
+    #[must_use]
+    pub fn with_max_control(mut self, limit: usize) -> Self {
+        self.max_control = Some(limit);
+        self
+    }
+
+    /// The next frame's header (`seq`, channel, payload length) once its
+    /// [`HEADER_LEN`] bytes are buffered, before its payload has arrived.
+    pub fn peek_header(&self) -> Option<(Seq, ChannelId, usize)> {
+        if self.failed {
+            return None;
+        }
+        let b = self.buf.bytes();
+        if b.len() < HEADER_LEN {
+            return None;
+        }
+        Some((
+            Seq(u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+            ChannelId(u32::from_be_bytes([b[4], b[5], b[6], b[7]])),
+            usize::from(u16::from_be_bytes([b[8], b[9]])),
+        ))
     }
 
     /// Appends received bytes.
@@ -86,6 +118,14 @@ impl FrameDecoder {
             self.failed = true;
             self.buf.clear();
             return Some(Err(Error::EmptyControl { seq }));
+        }
+        if let Some(limit) = self.max_control
+            && channel.is_control()
+            && len > limit
+        {
+            self.failed = true;
+            self.buf.clear();
+            return Some(Err(Error::ControlTooLong { seq, len, limit }));
         }
         if b.len() < HEADER_LEN + len {
             return None;
@@ -133,6 +173,35 @@ mod tests {
         let mut d = FrameDecoder::new();
         d.feed(&hex_literal::hex!("00000000 00000000 0000"));
         assert!(matches!(d.poll(), Some(Err(Error::EmptyControl { .. }))));
+        assert!(d.poll().is_none());
+    }
+
+    #[test]
+    fn oversized_control_refused_at_its_header() {
+        let header = hex_literal::hex!("00000000 00000000 ffff");
+        let mut d = FrameDecoder::new().with_max_control(MAX_CONTROL_PAYLOAD);
+        d.feed(&header[..9]);
+        assert!(d.peek_header().is_none());
+        assert!(d.poll().is_none());
+        d.feed(&header[9..]);
+        assert_eq!(d.peek_header(), Some((Seq(0), ChannelId(0), 0xffff)));
+        assert_eq!(
+            d.poll(),
+            Some(Err(Error::ControlTooLong {
+                seq: Seq(0),
+                len: 0xffff,
+                limit: MAX_CONTROL_PAYLOAD
+            }))
+        );
+        assert!(d.poll().is_none());
+        assert!(d.peek_header().is_none());
+        // Data frames may be as long as a frame can be; without the limit, so
+        // may control frames.
+        let mut d = FrameDecoder::new().with_max_control(MAX_CONTROL_PAYLOAD);
+        d.feed(&hex_literal::hex!("00000000 00000001 ffff"));
+        assert!(d.poll().is_none());
+        let mut d = FrameDecoder::new();
+        d.feed(&header);
         assert!(d.poll().is_none());
     }
 

@@ -12,7 +12,7 @@ mod frame;
 mod link;
 mod msg;
 
-pub use frame::{Frame, FrameDecoder, HEADER_LEN, MAX_PAYLOAD};
+pub use frame::{Frame, FrameDecoder, HEADER_LEN, MAX_CONTROL_PAYLOAD, MAX_PAYLOAD};
 pub use link::{
     ABORT_AFTER, ControllerEvent, ControllerLink, HELLO_TIMEOUT, Hello, KEEPALIVE_AFTER,
     MAX_META_VALUE, META_CHANNEL, ResumeRequest, Timers, VpEvent, VpLink, VpMeta, VpMetaDecoder,
@@ -82,6 +82,19 @@ pub enum Error {
     EmptyControl {
         /// The frame's sequence number.
         seq: Seq,
+    },
+    /// A control frame announcing more bytes than any control message has
+    /// ([`FrameDecoder::with_max_control`]).
+    #[error(
+        "control frame (seq {seq}) announces {len} bytes; no control message is longer than {limit}"
+    )]
+    ControlTooLong {
+        /// The frame's sequence number.
+        seq: Seq,
+        /// The announced payload length.
+        len: usize,
+        /// The limit.
+        limit: usize,
     },
     /// A payload larger than a frame can carry.
     #[error("payload of {len} bytes does not fit in one frame (at most 65535)")]
