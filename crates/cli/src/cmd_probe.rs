@@ -191,6 +191,28 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the runtime")?;
     rt.block_on(async move {
+        // SIGHUP reloads the do-not-probe list (as does a change of the file); without a
+        // list it is only logged, never the default "terminate". Both handlers are installed
+        // here, before anything is served, so a SIGHUP sent once the probe answers is
+        // never lost.
+        let watch = match &policy {
+            Some(p) if p.do_not_probe().is_some() => {
+                let (h, p) = (server.handle().clone(), Arc::clone(p));
+                Some(tokio::spawn(vantage_probe::watch_do_not_probe(
+                    h, p, DNP_POLL, true,
+                )))
+            }
+            _ => None,
+        };
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("installing the SIGHUP handler")?;
+        if watch.is_none() {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    eprintln!("vantage probe: SIGHUP: no do-not-probe list to reload");
+                }
+            });
+        }
         let mut tasks = tokio::task::JoinSet::new();
         if let (Some(path), Some(listener)) = (args.unix.clone(), unix) {
             let s = server.clone();
@@ -222,26 +244,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 vantage_probe::run_remote_with(s, cfg, opts)
                     .await
                     .context("remote link")
-            });
-        }
-        // SIGHUP reloads the do-not-probe list (as does a change of the file); without a
-        // list it is only logged, never the default "terminate".
-        let watch = match &policy {
-            Some(p) if p.do_not_probe().is_some() => {
-                let (h, p) = (server.handle().clone(), Arc::clone(p));
-                Some(tokio::spawn(vantage_probe::watch_do_not_probe(
-                    h, p, DNP_POLL, true,
-                )))
-            }
-            _ => None,
-        };
-        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-            .context("installing the SIGHUP handler")?;
-        if watch.is_none() {
-            tokio::spawn(async move {
-                while hup.recv().await.is_some() {
-                    eprintln!("vantage probe: SIGHUP: no do-not-probe list to reload");
-                }
             });
         }
         if let Some(path) = args.status_file.clone() {

@@ -31,30 +31,41 @@ pub fn reload_now(handle: &ProberHandle, policy: &Policy, why: &str) {
 }
 
 /// Watches the do-not-probe list of `policy` until the future is dropped: reloads it on
-/// every `SIGHUP` (when `on_sighup`; the handler is installed here) and whenever the file
-/// changes, looked at every `poll` (none when `poll` is zero). Returns at once if the policy
-/// has no list. Needs a tokio runtime with I/O and time enabled.
+/// every `SIGHUP` (when `on_sighup`) and whenever the file changes, looked at every `poll`
+/// (none when `poll` is zero). The future ends at once if the policy has no list.
+///
+/// The `SIGHUP` handler is installed by this call, not on the future's first poll, so a
+/// signal sent once it has returned is never lost.
 ///
 /// # Errors
 ///
-/// The `SIGHUP` handler could not be installed.
-pub async fn watch_do_not_probe(
+/// The future ends with an error if the `SIGHUP` handler could not be installed.
+///
+/// # Panics
+///
+/// With `on_sighup` and a list, when called outside a tokio runtime with I/O enabled.
+pub fn watch_do_not_probe(
     handle: ProberHandle,
     policy: Arc<Policy>,
     poll: Duration,
     on_sighup: bool,
+) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
+    let hup = (on_sighup && policy.do_not_probe().is_some())
+        .then(|| tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()));
+    watch(handle, policy, poll, hup)
+}
+
+async fn watch(
+    handle: ProberHandle,
+    policy: Arc<Policy>,
+    poll: Duration,
+    hup: Option<std::io::Result<tokio::signal::unix::Signal>>,
 ) -> std::io::Result<()> {
     let Some(dnp) = policy.do_not_probe() else {
         return Ok(());
     };
     let path = dnp.path().to_owned();
-    let mut hup = if on_sighup {
-        Some(tokio::signal::unix::signal(
-            tokio::signal::unix::SignalKind::hangup(),
-        )?)
-    } else {
-        None
-    };
+    let mut hup = hup.transpose()?;
     let mut last = stamp(&path);
     let mut tick = (!poll.is_zero()).then(|| {
         let mut t = tokio::time::interval(poll);
