@@ -124,6 +124,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    // Until the runtime's SIGHUP handler exists, a SIGHUP must not end the probe.
+    vantage_probe::signals::ignore_hangup().context("ignoring SIGHUP during start-up")?;
     let policy = match &args.policy {
         Some(path) => match vantage_policy::Policy::load(path) {
             Ok(p) => Some(Arc::new(p)),

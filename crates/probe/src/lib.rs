@@ -112,6 +112,8 @@ pub use session::VERSION;
 pub use vantage_engine::TaskId;
 /// Dropping to an unprivileged user that keeps only `CAP_NET_RAW` (`vantage probe --user`).
 pub use vantage_sys::privilege;
+/// Signal dispositions the daemon sets before its runtime starts (see `vantage probe`).
+pub use vantage_sys::signals;
 
 use handle::{Control, Shared};
 

@@ -63,6 +63,7 @@ pub mod reactor;
 pub mod recv;
 pub mod route;
 pub mod send;
+pub mod signals;
 mod sockopt;
 
 pub use error::{Error, Protocol, Result, SocketKind};
