@@ -10,7 +10,9 @@ use crate::control::{
 };
 use crate::meta::Metadata;
 use crate::mux::{self, MuxControl, MuxDecoder, MuxEvent, VpInfo};
-use crate::remote::{ControllerLink, FrameDecoder, Hello, Magic, Message, VpLink};
+use crate::remote::{
+    ControllerLink, FrameDecoder, Hello, MAX_CONTROL_PAYLOAD, Magic, Message, VpLink,
+};
 use std::time::Instant;
 
 /// Where to split the input so that reassembly across reads is exercised too.
@@ -124,6 +126,24 @@ pub fn proto_remote_frame(data: &[u8]) {
     d.feed(b);
     while let Some(Ok(f)) = d.poll() {
         frames.push(f);
+    }
+
+    // With the controller's control-frame limit: the same frames up to the
+    // first control frame longer than the limit, refused at its header; a
+    // peeked header is the next frame's.
+    let mut lim = FrameDecoder::new().with_max_control(MAX_CONTROL_PAYLOAD);
+    lim.feed(data);
+    let mut seen = 0;
+    loop {
+        let peek = lim.peek_header();
+        match lim.poll() {
+            Some(Ok(f)) => {
+                assert_eq!(peek, Some((f.seq, f.channel, f.payload.len())));
+                assert_eq!(frames.get(seen), Some(&f), "the limit changed a frame");
+                seen += 1;
+            }
+            Some(Err(_)) | None => break,
+        }
     }
 
     for f in &frames {
