@@ -35,6 +35,18 @@ impl ControlClient {
         )
     }
 
+    /// Connects to a unix socket whose peer already speaks the attached-mode
+    /// control protocol: one of the per-VP sockets that `sc_remoted -U dir`
+    /// exports (each accepted connection is its own channel to that VP). No
+    /// `attach` is sent; commands, `OK id-N`/`ERR`, `DATA`, `MORE`, `done` and
+    /// end of stream work as on [`ControlClient::connect_unix`].
+    pub fn connect_unix_attached(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let sock =
+            UnixStream::connect(path).map_err(|e| unix_connect_error(path.into(), e, false))?;
+        Self::start(Stream::Unix(sock), &path.display().to_string(), &[])
+    }
+
     /// Connects to a probe's TCP control port (the probe listens on loopback
     /// by default) and attaches.
     pub fn connect_tcp(addr: SocketAddr) -> Result<Self, Error> {
@@ -105,9 +117,15 @@ impl ControlClient {
                 }
             }
         }
+        Self::start(sock, what, &rest)
+    }
+
+    /// Starts the connection threads on a stream whose peer is attached;
+    /// `rest` is what the peer already sent after its reply to `attach`.
+    fn start(sock: Stream, what: &str, rest: &[u8]) -> Result<Self, Error> {
         let mut state = State::default();
         let mut chan = ChanState::attached(None);
-        chan.feed(&rest);
+        chan.feed(rest);
         state.channels.insert(0, chan);
         let conn = Conn::start(sock, state, false, what, |st, bytes| {
             if let Some(c) = st.channels.get_mut(&0) {
