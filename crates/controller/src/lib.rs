@@ -24,6 +24,11 @@
 //!   [`Config::mux_backlog`] bytes are queued for it; nobody else waits for it.
 //! - Logs (tracing) of every VP arrival, link loss, resumption and departure,
 //!   and of every refused connection with the reason.
+//! - Bad input ends only the connection that sent it: a VP whose first frame
+//!   is not a hello, or whose control frame announces more than any control
+//!   message can hold, is refused at the frame header; a mux client that
+//!   breaks the mux protocol is disconnected (data for a channel it has not
+//!   opened is dropped, as the protocol says, and logged once).
 //!
 //! [`run`] is the whole program for the CLI's `vantage controller`;
 //! [`Controller::start`] runs it in the background (tests, embedding).
