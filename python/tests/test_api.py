@@ -63,7 +63,7 @@ def test_controller_errors_are_clear():
     assert ctrl.instances() == [] and ctrl.vps() == [] and ctrl.is_done()
     with pytest.raises(RuntimeError, match="no mux socket at /nonexistent/mux"):
         scamper.ScamperCtrl(mux="/nonexistent/mux")
-    with pytest.raises(NotImplementedError, match="add_remote.*mux"):
+    with pytest.raises(RuntimeError, match="no control socket at /run/ark/vps/foo-192.0.2.1:31337"):
         scamper.ScamperCtrl(remote="/run/ark/vps/foo-192.0.2.1:31337")
     with pytest.raises(RuntimeError, match="no connected ScamperInst"):
         ctrl.do_ping("192.0.2.1")

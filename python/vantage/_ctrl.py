@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as _dt
+import os
+import stat
 import threading
 import weakref
 from typing import Any, Callable, Iterator
@@ -490,6 +492,18 @@ class ScamperInst:
 # ---------------------------------------------------------------- the ctrl
 
 
+def _remote_name(path: str) -> str:
+    """The name of an `sc_remoted -U` socket: its file name without the
+    trailing `-<peer>` that sc_remoted appends to the monitor name (the peer
+    is `ip:port`, or `addr.port` for IPv6, so it always has a colon and never
+    a dash)."""
+    base = os.path.basename(path.rstrip("/"))
+    name, sep, peer = base.rpartition("-")
+    if sep and name and ":" in peer:
+        return name
+    return base
+
+
 _ALLOW_LIST = {
     "ping", "trace", "tracelb", "dns", "http", "udpprobe",
     "sniff", "tbit", "mercator", "radargun",
@@ -574,21 +588,29 @@ class ScamperCtrl:
         return self._add_inst(chan, raw, raw, None)
 
     def add_remote(self, path: str) -> "ScamperInst":
-        """Not available: Vantage's controller exports one mux socket, not
-        one socket per VP (sc_remoted -U)."""
-        raise NotImplementedError(
-            "add_remote/remote=: the Vantage controller has no per-VP sockets "
-            "(sc_remoted -U); connect to its mux socket with mux= or add_mux() "
-            "and pick VPs with add_vps()"
-        )
+        """Connect to one per-VP socket that `sc_remoted -U dir` exports
+        (the peer is already attached: no attach line). RuntimeError on
+        failure."""
+        if not isinstance(path, str):
+            raise TypeError("path must be a str")
+        chan = _native._Chan.remote(path, self._hub)
+        return self._add_inst(chan, _remote_name(path), path, None)
 
     def add_remote_dir(self, path: str) -> None:
-        """Not available; see add_remote."""
-        raise NotImplementedError(
-            "add_remote_dir/remote_dir=: the Vantage controller has no per-VP "
-            "sockets (sc_remoted -U); connect to its mux socket with mux= or "
-            "add_mux() and pick VPs with add_vps()"
-        )
+        """Connect to every unix socket in a `sc_remoted -U` directory;
+        other entries are ignored and connection failures skipped. OSError
+        if the directory cannot be read."""
+        if not isinstance(path, str):
+            raise TypeError("path must be a str")
+        with os.scandir(path) as it:
+            entries = sorted(e.path for e in it)
+        for p in entries:
+            try:
+                if not stat.S_ISSOCK(os.stat(p).st_mode):
+                    continue
+                self.add_remote(p)
+            except (OSError, RuntimeError):
+                continue
 
     def _add_inst(self, chan: Any, name: str, raw: str, vp: ScamperVp | None) -> ScamperInst:
         inst = ScamperInst._make(self, chan, name, raw, vp)

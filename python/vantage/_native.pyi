@@ -3066,6 +3066,12 @@ class _Chan:
         """
         Commands sent whose task has not ended.
         """
+    @staticmethod
+    def remote(path: str, hub: _Hub) -> _Chan:
+        """
+        Connects to a per-VP socket of `sc_remoted -U dir`, whose peer is
+        already attached (no `attach` line).
+        """
     def submit(self, /, command: str) -> int:
         """
         Sends a measurement command without waiting; returns its ticket.

@@ -280,6 +280,16 @@ impl Chan {
         Ok(Self::new(c.into_channel(), hub.get()))
     }
 
+    /// Connects to a per-VP socket of `sc_remoted -U dir`, whose peer is
+    /// already attached (no `attach` line).
+    #[staticmethod]
+    fn remote(py: Python<'_>, path: &str, hub: &Bound<'_, Hub>) -> PyResult<Self> {
+        let c = py
+            .detach(|| ControlClient::connect_unix_attached(path))
+            .map_err(runtime_err)?;
+        Ok(Self::new(c.into_channel(), hub.get()))
+    }
+
     /// Connects to a probe's TCP control port and attaches.
     #[staticmethod]
     fn tcp(py: Python<'_>, addr: &str, port: u16, hub: &Bound<'_, Hub>) -> PyResult<Self> {
