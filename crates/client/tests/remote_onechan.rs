@@ -2,6 +2,11 @@
 //! `sc_remoted -U` ("onechan"): the peer is attached from the first byte, so
 //! the client must not send `attach`, and the peer's first bytes (warts list
 //! and cycle records, `MORE`) may arrive before any command.
+//!
+//! The last test uses the real peers: Debian's `sc_remoted -U` with a
+//! `scamper -R` dialing it, both inside a network namespace the test creates
+//! (and deletes however the test ends). It is skipped, saying why, without
+//! root, `ip`, sc_remoted or scamper.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,10 +15,13 @@
 )]
 
 use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use vantage_client::{ChannelEnd, ControlClient, Error, Event, Outcome, Record};
 use vantage_model::{Cycle, List, Ping, Timestamp};
 use vantage_proto::control::{Request, ServerParser, TaskIdCounter, encode_warts_data};
@@ -171,4 +179,149 @@ fn missing_or_dead_socket_is_a_clear_error() {
     drop(UnixListener::bind(&path).unwrap());
     let err = ControlClient::connect_unix_attached(&path).unwrap_err();
     assert!(matches!(err, Error::NotListening { .. }), "{err:?}");
+}
+
+/// A network namespace deleted, with the processes started in it, when the
+/// test ends however it ends.
+struct Netns {
+    name: String,
+    children: Vec<Child>,
+}
+
+impl Netns {
+    fn new(name: String) -> Self {
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ip netns add {name} failed");
+        let ns = Self {
+            name,
+            children: Vec::new(),
+        };
+        assert!(ns.run(&["ip", "link", "set", "lo", "up"]).success());
+        ns
+    }
+
+    fn cmd(&self, argv: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name]).args(argv);
+        c.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    }
+
+    fn run(&self, argv: &[&str]) -> std::process::ExitStatus {
+        self.cmd(argv).status().unwrap()
+    }
+
+    fn spawn(&mut self, argv: &[&str]) {
+        let child = self.cmd(argv).spawn().unwrap();
+        self.children.push(child);
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn skip_real_peers() -> Option<String> {
+    if std::fs::metadata("/proc/self").map(|m| m.uid()).ok() != Some(0) {
+        return Some("needs root (network namespace, raw sockets)".into());
+    }
+    for p in ["/usr/bin/sc_remoted", "/usr/bin/scamper"] {
+        if !Path::new(p).exists() {
+            return Some(format!("{p} is missing (apt-get install scamper)"));
+        }
+    }
+    if Command::new("ip").arg("-V").output().is_err() {
+        return Some("the ip command is missing (apt-get install iproute2)".into());
+    }
+    None
+}
+
+/// Polls `what` every 50 ms for up to 20 s.
+fn wait_for<T>(mut what: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Some(t) = what() {
+            return Some(t);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+fn vp_sockets(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_socket()))
+        .map(|e| e.path())
+        .collect()
+}
+
+#[test]
+fn real_sc_remoted_and_scamper() {
+    if let Some(why) = skip_real_peers() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let socks = dir.path().join("socks");
+    std::fs::create_dir(&socks).unwrap();
+    let mut ns = Netns::new(format!("vonechan{}", std::process::id()));
+    let socks_arg = socks.to_str().unwrap();
+    ns.spawn(&["sc_remoted", "-P", "127.0.0.1:31337", "-U", socks_arg]);
+    let listening = wait_for(|| {
+        let out = ns
+            .cmd(&["ss", "-Hltn", "sport = :31337"])
+            .stdout(Stdio::piped())
+            .output()
+            .ok()?;
+        (!out.stdout.is_empty()).then_some(())
+    });
+    assert!(listening.is_some(), "sc_remoted does not listen");
+    ns.spawn(&["scamper", "-R", "127.0.0.1:31337", "-M", "vp9.real"]);
+    let sock = wait_for(|| vp_sockets(&socks).pop()).expect("sc_remoted made no VP socket");
+    let file = sock.file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(file.starts_with("vp9.real-127.0.0.1:"), "{file}");
+
+    // Two connections at once: two channels to the same VP.
+    let a = ControlClient::connect_unix_attached(&sock)
+        .unwrap()
+        .into_channel();
+    let b = ControlClient::connect_unix_attached(&sock)
+        .unwrap()
+        .into_channel();
+    for ch in [&a, &b] {
+        let t = ch.send("ping -c 2 127.0.0.1").unwrap();
+        let Some(Outcome::Result(r)) = ch.next_result(WAIT) else {
+            panic!("{:?}", ch.end_reason())
+        };
+        assert_eq!(r.task, Some(t));
+        let Record::Ping(p) = &r.record else {
+            panic!("{:?}", r.record)
+        };
+        assert_eq!(p.dst.to_string(), "127.0.0.1");
+        assert_eq!(p.replies.len(), 2);
+    }
+    // A command scamper refuses is that task's error; the channel goes on.
+    let refused = a.send("ping -c 0 127.0.0.1");
+    assert!(matches!(refused, Err(Error::Refused { .. })), "{refused:?}");
+    for ch in [a, b] {
+        ch.done().unwrap();
+        assert_eq!(ch.next_result(WAIT), None);
+        assert_eq!(ch.end_reason(), Some(ChannelEnd::Finished));
+    }
 }
