@@ -1,5 +1,6 @@
 //! [`ControlClient`]: a probe's own control socket (unix path or TCP port),
-//! without a controller.
+//! without a controller, or one of the per-VP unix sockets of scamper's
+//! `sc_remoted -U dir`, whose peer is attached from the start.
 
 use crate::chan::ChanState;
 use crate::channel::Channel;
@@ -15,8 +16,9 @@ use vantage_proto::control::{AttachParams, ClientEvent, ClientSession, Request};
 /// How long [`ControlClient`] waits for the probe to answer `attach`.
 pub const DEFAULT_ATTACH_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A connection to a probe's control socket, attached (warts output) and
-/// ready for measurement commands through its [`Channel`].
+/// A connection to a probe's control socket (or an `sc_remoted -U` per-VP
+/// socket), attached (warts output) and ready for measurement commands
+/// through its [`Channel`].
 #[derive(Debug, Clone)]
 pub struct ControlClient {
     channel: Channel,
