@@ -4,17 +4,14 @@
 //! These measurements use ordinary sockets: no root needed.
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-use vantage_command::{Command, Context};
+use vantage_command::Context;
 use vantage_model::{DnsRr, DnsRrData, Host, HostStop, RR_TYPES, Record};
-use vantage_probe::{DEFAULT_PPS, Prober, ProberConfig, TaskOutput};
-use vantage_warts::json::JsonEncoder;
 
-use crate::oneoff::{self, USAGE};
+use crate::measure::{self, OutputArgs, Prepared};
+use crate::oneoff::LongOpts;
 
 const HELP: &str = "\
 Options of the measurement command language (as in `host ...` commands):
@@ -33,12 +30,9 @@ No root needed. Exit status: 0 if a response was recorded, 1 if not, 2 for usage
 #[derive(clap::Args, Debug)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// Print the result as one JSON line (the JSON scamper writes) instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// Also write the result to this warts file (compressed if it ends in .gz, .bz2 or .xz).
-    #[arg(long, value_name = "FILE")]
-    pub warts: Option<PathBuf>,
+    /// `--json`, `--warts FILE`.
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// The query's options, exactly as in the command language, then the name.
     #[arg(
         value_name = "OPTIONS] [NAME",
@@ -51,20 +45,7 @@ pub struct Args {
 
 /// Runs the subcommand.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let out = Output {
-        json: args.json,
-        warts: args.warts.clone(),
-    };
-    run_app("dns", "host", &args.words, out)
-}
-
-/// How a one-off app measurement is printed and saved.
-#[derive(Debug, Default)]
-pub struct Output {
-    /// One JSON line instead of text.
-    pub json: bool,
-    /// Also write the record to this warts file.
-    pub warts: Option<PathBuf>,
+    run_app("dns", "host", &args.words, args.out.long_opts(None))
 }
 
 /// The first nameserver of `/etc/resolv.conf`.
@@ -74,88 +55,27 @@ pub fn system_resolver() -> Option<std::net::IpAddr> {
 
 /// Runs one app measurement: `word` is the subcommand's name (for messages), `command`
 /// the command language's word, `words` its options and operand (Vantage's `--json`,
-/// `--warts FILE` may appear among them too).
+/// `--warts FILE` may appear among them too, and win over `flags`).
 pub fn run_app(
     word: &str,
     command: &str,
     words: &[String],
-    mut out: Output,
+    flags: LongOpts,
 ) -> anyhow::Result<ExitCode> {
-    let usage = |msg: &str| {
-        eprintln!("vantage {word}: {msg}");
-        Ok(ExitCode::from(USAGE))
-    };
-    let (long, words) = match oneoff::split_long(words) {
-        Ok(x) => x,
-        Err(msg) => return usage(&msg),
-    };
-    out.json |= long.json;
-    out.warts = long.warts.or(out.warts);
-    let pps = long.pps.unwrap_or(DEFAULT_PPS);
     let ctx = Context::new(std::process::id()).with_nameserver(system_resolver());
-    let parsed = match Command::parse(&oneoff::command_line(command, &words), &ctx) {
-        Ok(c) => c,
-        Err(e) => return usage(&oneoff::describe(&e)),
+    let Prepared {
+        command,
+        config,
+        opts,
+    } = match measure::prepare(command, words, flags, &ctx) {
+        Ok(p) => p,
+        Err(msg) => return Ok(measure::usage_error(word, &msg)),
     };
-    let mut config = ProberConfig::with_pps(pps);
-    config.pid = ctx.pid;
-    if let Err(e) = config.validate() {
-        return usage(&format!("--pps: {e}"));
-    }
-    let (handle, mut results, thread) = Prober::spawn(config)?;
-    let task = handle.submit(parsed)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the event loop")?;
-    let output = rt.block_on(async {
-        let mut halted = false;
-        loop {
-            tokio::select! {
-                r = results.recv() => break r,
-                _ = tokio::signal::ctrl_c(), if !halted => {
-                    // Ctrl-C ends the measurement with what it has.
-                    let _ = handle.halt(task);
-                    halted = true;
-                }
-            }
-        }
-    });
-    drop(handle);
-    thread.join()?;
-    let Some(TaskOutput { result, .. }) = output else {
-        anyhow::bail!("the prober stopped without a result");
+    let Some(record) = measure::measure(word, config, command, |_| {})? else {
+        return Ok(ExitCode::FAILURE);
     };
-    let record = match result {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("vantage {word}: {e}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    if let Some(path) = &out.warts {
-        let mut w =
-            vantage_warts::create(path).with_context(|| format!("creating {}", path.display()))?;
-        w.write_record(&record)
-            .with_context(|| format!("writing {}", path.display()))?;
-        w.close()
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    let mut stdout = io::stdout().lock();
-    if out.json {
-        let mut enc = JsonEncoder::new(oneoff::live_json());
-        if let Some(line) = enc.encode_line(&record) {
-            stdout.write_all(line)?;
-        }
-    } else {
-        stdout.write_all(text(&record).as_bytes())?;
-    }
-    stdout.flush()?;
-    Ok(if succeeded(&record) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    measure::write_result(&record, opts.warts.as_deref(), opts.json, text)?;
+    Ok(measure::status(succeeded(&record)))
 }
 
 /// Whether the measurement got what it asked for.

@@ -3,14 +3,14 @@
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, ToSocketAddrs};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use vantage_command::HttpUrl;
 use vantage_model::{Http, HttpBufType};
 
-use crate::cmd_dns::{Output, run_app};
-use crate::oneoff::{self, USAGE};
+use crate::cmd_dns::run_app;
+use crate::measure::{self, WartsArg};
+use crate::oneoff::{self, LongOpts};
 
 const HELP: &str = "\
 Options of the measurement command language (as in `http ...` commands):
@@ -30,9 +30,9 @@ pub struct Args {
     /// The address to connect to (default: the URL's host).
     #[arg(long, value_name = "IP")]
     pub addr: Option<IpAddr>,
-    /// Also write the result to this warts file (compressed if it ends in .gz, .bz2 or .xz).
-    #[arg(long, value_name = "FILE")]
-    pub warts: Option<PathBuf>,
+    /// `--warts FILE`.
+    #[command(flatten)]
+    pub save: WartsArg,
     /// The fetch's options, exactly as in the command language, then the URL.
     #[arg(
         value_name = "OPTIONS] [URL",
@@ -45,10 +45,7 @@ pub struct Args {
 
 /// Runs the subcommand.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let usage = |msg: &str| {
-        eprintln!("vantage http: {msg}");
-        Ok(ExitCode::from(USAGE))
-    };
+    let usage = |msg: &str| Ok(measure::usage_error("http", msg));
     // Vantage's own options may also come after the URL (clap hands over every word
     // after the first operand as is).
     let mut addr_opt = args.addr;
@@ -103,21 +100,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         },
     };
     let mut words: Vec<String> = opts.to_vec();
-    if let Some(p) = long.pps {
-        words.push(format!("--pps={p}"));
-    }
     words.push("-u".to_owned());
     words.push(url_text.clone());
     words.push(addr.to_string());
-    run_app(
-        "http",
-        "http",
-        &words,
-        Output {
-            json: false,
-            warts: long.warts.or_else(|| args.warts.clone()),
-        },
-    )
+    let flags = LongOpts {
+        warts: long.warts.or_else(|| args.save.warts.clone()),
+        ..long
+    };
+    run_app("http", "http", &words, flags)
 }
 
 /// The record as text.

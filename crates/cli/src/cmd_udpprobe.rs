@@ -2,12 +2,12 @@
 //! command), printed as one line per probe and reply.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use vantage_model::Udpprobe;
 
-use crate::cmd_dns::{Output, run_app};
+use crate::cmd_dns::run_app;
+use crate::measure::OutputArgs;
 
 const HELP: &str = "\
 Options of the measurement command language (as in `udpprobe ...` commands):
@@ -25,12 +25,9 @@ No root needed. Exit status: 0 if a reply came back, 1 if not, 2 for usage error
 #[derive(clap::Args, Debug)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// Print the result as one JSON line (the JSON scamper writes) instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// Also write the result to this warts file (compressed if it ends in .gz, .bz2 or .xz).
-    #[arg(long, value_name = "FILE")]
-    pub warts: Option<PathBuf>,
+    /// `--json`, `--warts FILE`.
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// The probe's options, exactly as in the command language, then the address.
     #[arg(
         value_name = "OPTIONS] [ADDR",
@@ -43,11 +40,12 @@ pub struct Args {
 
 /// Runs the subcommand.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let out = Output {
-        json: args.json,
-        warts: args.warts.clone(),
-    };
-    run_app("udpprobe", "udpprobe", &args.words, out)
+    run_app(
+        "udpprobe",
+        "udpprobe",
+        &args.words,
+        args.out.long_opts(None),
+    )
 }
 
 /// Bytes as text when they are printable, else as hex.

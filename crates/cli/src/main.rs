@@ -27,6 +27,7 @@ mod cmd_udpprobe;
 mod cmd_vps;
 mod human;
 mod input;
+mod measure;
 mod oneoff;
 mod time;
 mod warts2json;

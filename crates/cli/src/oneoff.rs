@@ -1,18 +1,18 @@
 //! What `vantage ping` and `vantage trace` share: their arguments (the command language's
-//! single-letter options, plus Vantage's long ones), running one measurement on a local
-//! prober, and printing it.
+//! single-letter options, plus Vantage's long ones) and printing their results as they
+//! come; also the parsing of Vantage's long options and of command lines that every
+//! one-off measurement uses (`measure` runs them).
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use vantage_command::{Command, CommandError, Context};
 use vantage_model::Record;
-use vantage_probe::{DEFAULT_PPS, Prober, ProberConfig, TaskOutput};
-use vantage_warts::json::{JsonEncoder, JsonOptions};
+use vantage_warts::json::JsonOptions;
 
 use crate::human;
+use crate::measure::{self, OutputArgs, Prepared};
 
 /// Exit status for usage errors (a bad option), as for the file tools.
 pub const USAGE: u8 = 2;
@@ -23,12 +23,9 @@ pub struct OneOff {
     /// Packets per second the prober may send (default 100).
     #[arg(long, value_name = "N")]
     pub pps: Option<u32>,
-    /// Print the result as one JSON line (the JSON scamper writes) instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// Also write the result to this warts file (compressed if it ends in .gz, .bz2 or .xz).
-    #[arg(long, value_name = "FILE")]
-    pub warts: Option<PathBuf>,
+    /// `--json`, `--warts FILE`.
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// The measurement's options, exactly as in the command language, then the address.
     #[arg(
         value_name = "OPTIONS] [ADDR",
@@ -127,22 +124,16 @@ pub fn live_json() -> JsonOptions {
 
 /// Runs `vantage ping` or `vantage trace` (`word`).
 pub fn run(word: &'static str, a: &OneOff) -> anyhow::Result<ExitCode> {
-    let usage = |msg: &str| {
-        eprintln!("vantage {word}: {msg}");
-        Ok(ExitCode::from(USAGE))
-    };
-    let (long, words) = match split_long(&a.args) {
-        Ok(x) => x,
-        Err(msg) => return usage(&msg),
-    };
-    let pps = long.pps.or(a.pps).unwrap_or(DEFAULT_PPS);
-    let json = long.json || a.json;
-    let warts = long.warts.or_else(|| a.warts.clone());
     let ctx = Context::new(std::process::id());
-    let mut command = match Command::parse(&command_line(word, &words), &ctx) {
-        Ok(c) => c,
-        Err(e) => return usage(&describe(&e)),
+    let Prepared {
+        mut command,
+        config,
+        opts,
+    } = match measure::prepare(word, &a.args, a.out.long_opts(a.pps), &ctx) {
+        Ok(p) => p,
+        Err(msg) => return Ok(measure::usage_error(word, &msg)),
     };
+    let json = opts.json;
     if !json {
         // Snapshots after every reply, so that text appears as the measurement goes
         // (the result records nothing of this setting).
@@ -151,13 +142,6 @@ pub fn run(word: &'static str, a: &OneOff) -> anyhow::Result<ExitCode> {
             Command::Trace(t) if t.stream == 0 => t.stream = 1,
             _ => {}
         }
-    }
-    let mut config = ProberConfig::with_pps(pps);
-    config.pid = ctx.pid;
-    if let Err(e) = config.validate() {
-        return usage(&format!("--pps: {e}"));
-    }
-    if !json {
         let header = match &command {
             Command::Ping(p) => human::ping_header(p),
             Command::Trace(t) => human::trace_header(t),
@@ -165,76 +149,24 @@ pub fn run(word: &'static str, a: &OneOff) -> anyhow::Result<ExitCode> {
         };
         println!("{header}");
     }
-    let (handle, mut results, thread) = Prober::spawn(config)?;
-    let task = handle.submit(command)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the event loop")?;
     let mut live = human::Live::default();
-    let output = rt.block_on(async {
-        let mut halted = false;
-        loop {
-            tokio::select! {
-                r = results.recv() => match r {
-                    Some(out) if out.partial => {
-                        if let (false, Ok(rec)) = (json, &out.result) {
-                            let text = live.partial(rec);
-                            let mut stdout = io::stdout().lock();
-                            let _ = stdout.write_all(text.as_bytes());
-                            let _ = stdout.flush();
-                        }
-                    }
-                    other => break other,
-                },
-                _ = tokio::signal::ctrl_c(), if !halted => {
-                    // Ctrl-C ends the measurement with what it has, like ping(8).
-                    let _ = handle.halt(task);
-                    halted = true;
-                }
-            }
+    let Some(record) = measure::measure(word, config, command, |rec| {
+        if !json {
+            let text = live.partial(rec);
+            let mut stdout = io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
         }
-    });
-    drop(handle);
-    thread.join()?;
-    let Some(TaskOutput { result, .. }) = output else {
-        anyhow::bail!("the prober stopped without a result");
+    })?
+    else {
+        return Ok(ExitCode::FAILURE);
     };
-    let record = match result {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("vantage {word}: {e}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    if let Some(path) = &warts {
-        let mut w =
-            vantage_warts::create(path).with_context(|| format!("creating {}", path.display()))?;
-        w.write_record(&record)
-            .with_context(|| format!("writing {}", path.display()))?;
-        w.close()
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    let mut out = io::stdout().lock();
-    if json {
-        let mut enc = JsonEncoder::new(live_json());
-        if let Some(line) = enc.encode_line(&record) {
-            out.write_all(line)?;
-        }
-    } else {
-        out.write_all(live.finish(&record).as_bytes())?;
-    }
-    out.flush()?;
+    measure::write_result(&record, opts.warts.as_deref(), json, |r| live.finish(r))?;
     // Like ping(8): success only if the target answered.
-    let ok = match &record {
+    Ok(measure::status(match &record {
         Record::Ping(p) => p.stats().nreplies > 0,
         _ => true,
-    };
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    }))
 }
 
 #[cfg(test)]
