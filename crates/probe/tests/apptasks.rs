@@ -8,6 +8,8 @@
 //! drops, also when a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::path::Path;
@@ -15,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use vantage_client::{ControlClient, Event, Outcome, Record as ClientRecord};
 use vantage_model::{DnsRrData, HostStop, HttpBufType, HttpStop, Record, UdpprobeStop};
-use vantage_probe::{ControlServer, Prober, ProberConfig, ProberHandle, Results, TaskOutput};
+use vantage_probe::{
+    ControlServer, Prober, ProberConfig, ProberHandle, ProberThread, Results, TaskOutput,
+};
 use vantage_testbed::{ProcessGuard, Topology, is_root, unique_prefix};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -31,6 +35,18 @@ fn ready(test: &str) -> bool {
     }
     vantage_testbed::down_stale("vq").unwrap();
     true
+}
+
+/// The testbed and a prober in `cli` that nsd answers, or `None` (after a note) when
+/// `test` cannot run here.
+fn start(test: &str) -> Option<(Lab, ProberHandle, Results, ProberThread)> {
+    if !ready(test) {
+        return None;
+    }
+    let lab = lab();
+    let (handle, mut results, thread) = lab.prober();
+    lab.wait_for_nsd(&handle, &mut results);
+    Some((lab, handle, results, thread))
 }
 
 struct Lab {
@@ -82,7 +98,7 @@ fn lab() -> Lab {
 
 impl Lab {
     /// A prober whose thread lives in `cli`.
-    fn prober(&self) -> (ProberHandle, Results, vantage_probe::ProberThread) {
+    fn prober(&self) -> (ProberHandle, Results, ProberThread) {
         self.topo
             .run_in("cli", || {
                 Prober::spawn(ProberConfig::with_pps(1000)).unwrap()
@@ -123,15 +139,9 @@ fn run(handle: &ProberHandle, results: &mut Results, line: &str) -> TaskOutput {
 
 /// The final result of task `id` (results of other tasks are not expected).
 fn next(results: &mut Results, id: vantage_probe::TaskId) -> TaskOutput {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(out) = results.try_recv() {
-            assert_eq!(out.task, id, "{out:?}");
-            return out;
-        }
-        assert!(Instant::now() < deadline, "no result for {id:?}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let out = common::next_output(results);
+    assert_eq!(out.task, id, "{out:?}");
+    out
 }
 
 fn host_of(out: TaskOutput) -> Box<vantage_model::Host> {
@@ -152,6 +162,17 @@ fn udpprobe_of(out: TaskOutput) -> Box<vantage_model::Udpprobe> {
     match out.result {
         Ok(Record::Udpprobe(u)) => u,
         other => panic!("expected a udpprobe record, got {other:?}"),
+    }
+}
+
+/// The host record of a task's outcome through a client; panics on anything else.
+fn host_result(o: Outcome) -> Box<vantage_model::Host> {
+    match o {
+        Outcome::Result(r) => match r.record {
+            ClientRecord::Host(h) => h,
+            other => panic!("expected a host record, got {other:?}"),
+        },
+        Outcome::Failed(f) => panic!("failed: {f:?}"),
     }
 }
 
@@ -215,12 +236,10 @@ fn http_server(lab: &Lab) -> std::thread::JoinHandle<()> {
 
 #[test]
 fn app_commands_run_through_the_prober() {
-    if !ready("app_commands_run_through_the_prober") {
+    let Some((lab, handle, mut results, thread)) = start("app_commands_run_through_the_prober")
+    else {
         return;
-    }
-    let lab = lab();
-    let (handle, mut results, thread) = lab.prober();
-    lab.wait_for_nsd(&handle, &mut results);
+    };
     let (srv4, srv6) = (lab.srv4, lab.srv6);
 
     // DNS: an answer from nsd, over UDP and TCP.
@@ -380,28 +399,15 @@ fn app_commands_run_through_the_prober() {
 /// a warts DATA record (tagged with the task id) that decodes to the answer.
 #[test]
 fn host_on_the_control_socket_gives_warts_data() {
-    if !ready("host_on_the_control_socket_gives_warts_data") {
+    let Some((lab, handle, results, _thread)) =
+        start("host_on_the_control_socket_gives_warts_data")
+    else {
         return;
-    }
-    let lab = lab();
-    let (handle, mut results, _thread) = lab.prober();
-    lab.wait_for_nsd(&handle, &mut results);
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("probe.sock");
     let server = ControlServer::new(handle, results, 1000).unwrap();
-    let unix = std::os::unix::net::UnixListener::bind(&path).unwrap();
-    unix.set_nonblocking(true).unwrap();
-    let name = path.display().to_string();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let unix = tokio::net::UnixListener::from_std(unix).unwrap();
-            server.serve_unix(unix, &name).await
-        })
-    });
+    common::serve_control(server, &path, false);
     // `get nameserver` names the resolver `host` uses without -s (/etc/resolv.conf).
     let raw = std::os::unix::net::UnixStream::connect(&path).unwrap();
     raw.set_read_timeout(Some(WAIT)).unwrap();
@@ -444,18 +450,11 @@ fn host_on_the_control_socket_gives_warts_data() {
     // The same through the client's result call.
     chan.send(&format!("host -s {} -t NS example.test", lab.srv4))
         .unwrap();
-    match chan.next_result(Some(WAIT)).expect("a result") {
-        Outcome::Result(r) => match r.record {
-            ClientRecord::Host(h) => {
-                assert_eq!(
-                    h.queries[0].an[0].data,
-                    Some(DnsRrData::Name("ns1.example.test".to_owned()))
-                );
-            }
-            other => panic!("expected a host record, got {other:?}"),
-        },
-        Outcome::Failed(f) => panic!("failed: {f:?}"),
-    }
+    let h = host_result(chan.next_result(Some(WAIT)).expect("a result"));
+    assert_eq!(
+        h.queries[0].an[0].data,
+        Some(DnsRrData::Name("ns1.example.test".to_owned()))
+    );
     chan.done().unwrap();
 }
 
@@ -463,29 +462,17 @@ fn host_on_the_control_socket_gives_warts_data() {
 /// probe's prober lives in the testbed's `cli` node, the controller on the host's loopback.
 #[test]
 fn host_through_the_controller_mux() {
-    if !ready("host_through_the_controller_mux") {
+    let Some((lab, handle, results, _thread)) = start("host_through_the_controller_mux") else {
         return;
-    }
-    let lab = lab();
-    let (handle, mut results, _thread) = lab.prober();
-    lab.wait_for_nsd(&handle, &mut results);
+    };
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let mux = dir.path().join("mux.sock");
-    let mut cfg = vantage_controller::Config::new(
-        vec!["127.0.0.1:0".parse().unwrap()],
-        mux.clone(),
+    let rt = common::runtime();
+    let (addr, mux) = common::controller(
+        &rt,
+        dir.path(),
         vantage_controller::LinkSecurity::Plaintext,
+        |_| {},
     );
-    cfg.reload_on_sighup = false;
-    let controller = rt
-        .block_on(vantage_controller::Controller::start(cfg))
-        .unwrap();
-    let addr = controller.vp_addrs()[0];
     let server = ControlServer::new(handle, results, 1000).unwrap();
     rt.spawn(async move {
         vantage_probe::run_remote(
@@ -499,38 +486,23 @@ fn host_through_the_controller_mux() {
         .await
     });
     let client = vantage_client::MuxClient::connect(&mux).unwrap();
-    let deadline = Instant::now() + WAIT;
-    let vp = loop {
-        if let Some(vp) = client.find_vp("dns-vp.test") {
-            break vp;
-        }
-        assert!(Instant::now() < deadline, "the VP never came");
-        let _ = client.next_vp_event(Some(Duration::from_millis(100)));
-    };
+    let vp = common::wait_vp(&client, "dns-vp.test");
     let chan = client.open(vp.id).unwrap();
     chan.send(&format!("host -s {} www.example.test", lab.srv4))
         .unwrap();
-    match chan
-        .next_result(Some(WAIT))
-        .expect("a result through the mux")
-    {
-        Outcome::Result(r) => match r.record {
-            ClientRecord::Host(h) => {
-                assert_eq!(h.stop_reason, HostStop::Done, "{h:?}");
-                let q = &h.queries[0];
-                assert!(q.rtt().is_some());
-                assert_eq!(
-                    q.an[0].data,
-                    Some(DnsRrData::Addr("192.0.2.80".parse().unwrap()))
-                );
-            }
-            other => panic!("expected a host record, got {other:?}"),
-        },
-        Outcome::Failed(f) => panic!("failed: {f:?}"),
-    }
+    let h = host_result(
+        chan.next_result(Some(WAIT))
+            .expect("a result through the mux"),
+    );
+    assert_eq!(h.stop_reason, HostStop::Done, "{h:?}");
+    let q = &h.queries[0];
+    assert!(q.rtt().is_some());
+    assert_eq!(
+        q.an[0].data,
+        Some(DnsRrData::Addr("192.0.2.80".parse().unwrap()))
+    );
     drop(chan);
     drop(client);
-    drop(controller);
     rt.shutdown_background();
 }
 
@@ -539,12 +511,9 @@ fn host_through_the_controller_mux() {
 /// the rule; an allowed `host` runs.
 #[test]
 fn the_policy_judges_app_commands() {
-    if !ready("the_policy_judges_app_commands") {
+    let Some((lab, handle, results, _thread)) = start("the_policy_judges_app_commands") else {
         return;
-    }
-    let lab = lab();
-    let (handle, mut results, _thread) = lab.prober();
-    lab.wait_for_nsd(&handle, &mut results);
+    };
     let policy = format!(
         "[measurements]\ntypes = [\"host\"]\n[measurements.host]\nmethods = [\"udp\"]\n\
          [destinations]\nallow = [\"{}/32\"]\n",
@@ -558,19 +527,7 @@ fn the_policy_judges_app_commands() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("probe.sock");
-    let unix = std::os::unix::net::UnixListener::bind(&path).unwrap();
-    unix.set_nonblocking(true).unwrap();
-    let name = path.display().to_string();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let unix = tokio::net::UnixListener::from_std(unix).unwrap();
-            server.serve_unix(unix, &name).await
-        })
-    });
+    common::serve_control(server, &path, false);
     let client = ControlClient::connect_unix(&path).unwrap();
     let chan = client.channel();
     let (srv4, srv6) = (lab.srv4, lab.srv6);
@@ -598,11 +555,6 @@ fn the_policy_judges_app_commands() {
     }
     chan.send(&format!("host -s {srv4} www.example.test"))
         .unwrap();
-    match chan.next_result(Some(WAIT)).expect("a result") {
-        Outcome::Result(r) => match r.record {
-            ClientRecord::Host(h) => assert_eq!(h.stop_reason, HostStop::Done, "{h:?}"),
-            other => panic!("expected a host record, got {other:?}"),
-        },
-        Outcome::Failed(f) => panic!("failed: {f:?}"),
-    }
+    let h = host_result(chan.next_result(Some(WAIT)).expect("a result"));
+    assert_eq!(h.stop_reason, HostStop::Done, "{h:?}");
 }
