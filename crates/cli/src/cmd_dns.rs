@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use vantage_command::Context;
 use vantage_model::{DnsRr, DnsRrData, Host, HostStop, RR_TYPES, Record};
 
-use crate::measure::{self, OutputArgs, Prepared};
+use crate::measure::{self, AppArgs, Prepared};
 use crate::oneoff::LongOpts;
 
 const HELP: &str = "\
@@ -28,24 +28,18 @@ No root needed. Exit status: 0 if a response was recorded, 1 if not, 2 for usage
 
 /// Arguments of `vantage dns`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = HELP)]
+#[command(after_help = HELP, mut_arg("words", |a| a
+    .value_name("OPTIONS] [NAME")
+    .help("The query's options, exactly as in the command language, then the name")))]
 pub struct Args {
-    /// `--json`, `--warts FILE`.
     #[command(flatten)]
-    pub out: OutputArgs,
-    /// The query's options, exactly as in the command language, then the name.
-    #[arg(
-        value_name = "OPTIONS] [NAME",
-        allow_hyphen_values = true,
-        trailing_var_arg = true,
-        required = true
-    )]
-    pub words: Vec<String>,
+    common: AppArgs,
 }
 
 /// Runs the subcommand.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    run_app("dns", "host", &args.words, args.out.long_opts(None))
+    let AppArgs { out, line } = &args.common;
+    run_app("dns", "host", &line.words, out.long_opts(None))
 }
 
 /// The first nameserver of `/etc/resolv.conf`.

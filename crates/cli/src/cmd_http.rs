@@ -9,7 +9,7 @@ use vantage_command::HttpUrl;
 use vantage_model::{Http, HttpBufType};
 
 use crate::cmd_dns::run_app;
-use crate::measure::{self, WartsArg};
+use crate::measure::{self, CommandWords, WartsArg};
 use crate::oneoff::{self, LongOpts};
 
 const HELP: &str = "\
@@ -25,7 +25,9 @@ No root needed. Exit status: 0 if the response was complete, 1 if not, 2 for usa
 
 /// Arguments of `vantage http`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = HELP)]
+#[command(after_help = HELP, mut_arg("words", |a| a
+    .value_name("OPTIONS] [URL")
+    .help("The fetch's options, exactly as in the command language, then the URL")))]
 pub struct Args {
     /// The address to connect to (default: the URL's host).
     #[arg(long, value_name = "IP")]
@@ -33,14 +35,9 @@ pub struct Args {
     /// `--warts FILE`.
     #[command(flatten)]
     pub save: WartsArg,
-    /// The fetch's options, exactly as in the command language, then the URL.
-    #[arg(
-        value_name = "OPTIONS] [URL",
-        allow_hyphen_values = true,
-        trailing_var_arg = true,
-        required = true
-    )]
-    pub words: Vec<String>,
+    /// The fetch's words.
+    #[command(flatten)]
+    pub line: CommandWords,
 }
 
 /// Runs the subcommand.
@@ -50,7 +47,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     // after the first operand as is).
     let mut addr_opt = args.addr;
     let mut rest = Vec::new();
-    let mut it = args.words.iter();
+    let mut it = args.line.words.iter();
     while let Some(w) = it.next() {
         let value = if w == "--addr" {
             match it.next() {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use vantage_model::Udpprobe;
 
 use crate::cmd_dns::run_app;
-use crate::measure::OutputArgs;
+use crate::measure::AppArgs;
 
 const HELP: &str = "\
 Options of the measurement command language (as in `udpprobe ...` commands):
@@ -23,29 +23,17 @@ No root needed. Exit status: 0 if a reply came back, 1 if not, 2 for usage error
 
 /// Arguments of `vantage udpprobe`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = HELP)]
+#[command(after_help = HELP, mut_arg("words", |a| a
+    .help("The probe's options, exactly as in the command language, then the address")))]
 pub struct Args {
-    /// `--json`, `--warts FILE`.
     #[command(flatten)]
-    pub out: OutputArgs,
-    /// The probe's options, exactly as in the command language, then the address.
-    #[arg(
-        value_name = "OPTIONS] [ADDR",
-        allow_hyphen_values = true,
-        trailing_var_arg = true,
-        required = true
-    )]
-    pub words: Vec<String>,
+    common: AppArgs,
 }
 
 /// Runs the subcommand.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    run_app(
-        "udpprobe",
-        "udpprobe",
-        &args.words,
-        args.out.long_opts(None),
-    )
+    let AppArgs { out, line } = &args.common;
+    run_app("udpprobe", "udpprobe", &line.words, out.long_opts(None))
 }
 
 /// Bytes as text when they are printable, else as hex.

@@ -3,7 +3,7 @@
 //! command and a prober configuration, running that command on a local prober, and
 //! writing its result as warts and as one JSON line or text.
 //!
-//! It does not print results: each subcommand gives its own text.
+//! It does not turn results into text: each subcommand gives its own.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -45,6 +45,33 @@ impl OutputArgs {
             warts: self.save.warts.clone(),
         }
     }
+}
+
+/// The measurement's words: its options exactly as in the command language, then its
+/// operand. A subcommand whose operand is no address renames and describes them with
+/// `#[command(mut_arg("words", ...))]`.
+#[derive(clap::Args, Debug)]
+pub struct CommandWords {
+    /// The measurement's options, exactly as in the command language, then the address.
+    #[arg(
+        value_name = "OPTIONS] [ADDR",
+        allow_hyphen_values = true,
+        trailing_var_arg = true,
+        required = true
+    )]
+    pub words: Vec<String>,
+}
+
+/// The arguments of `vantage dns` and `vantage udpprobe`: `--json`, `--warts FILE`, the
+/// words.
+#[derive(clap::Args, Debug)]
+pub struct AppArgs {
+    /// `--json`, `--warts FILE`.
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// The measurement's words.
+    #[command(flatten)]
+    pub line: CommandWords,
 }
 
 /// Prints `msg` as the usage error of `vantage WORD`; the usage exit status.
@@ -174,5 +201,42 @@ pub fn status(ok: bool) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The words' name and description in `vantage NAME --help`.
+    fn words_help<A: clap::Args>(name: &'static str) -> String {
+        let mut cmd = A::augment_args(clap::Command::new(name));
+        cmd.render_help().to_string()
+    }
+
+    #[test]
+    fn each_subcommand_names_and_describes_its_words() {
+        for (help, want) in [
+            (
+                words_help::<crate::cmd_dns::Args>("dns"),
+                "<OPTIONS] [NAME>...  The query's options, exactly as in the command language, \
+                 then the name\n",
+            ),
+            (
+                words_help::<crate::cmd_http::Args>("http"),
+                "<OPTIONS] [URL>...  The fetch's options, exactly as in the command language, \
+                 then the URL\n",
+            ),
+            (
+                words_help::<crate::cmd_udpprobe::Args>("udpprobe"),
+                "<OPTIONS] [ADDR>...  The probe's options, exactly as in the command language, \
+                 then the address\n",
+            ),
+            (
+                words_help::<crate::cmd_ping::Args>("ping"),
+                "<OPTIONS] [ADDR>...  The measurement's options, exactly as in the command \
+                 language, then the address\n",
+            ),
+        ] {
+            assert!(help.contains(want), "{help}");
+        }
     }
 }

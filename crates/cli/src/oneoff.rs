@@ -12,7 +12,7 @@ use vantage_model::Record;
 use vantage_warts::json::JsonOptions;
 
 use crate::human;
-use crate::measure::{self, OutputArgs, Prepared};
+use crate::measure::{self, CommandWords, OutputArgs, Prepared};
 
 /// Exit status for usage errors (a bad option), as for the file tools.
 pub const USAGE: u8 = 2;
@@ -26,14 +26,9 @@ pub struct OneOff {
     /// `--json`, `--warts FILE`.
     #[command(flatten)]
     pub out: OutputArgs,
-    /// The measurement's options, exactly as in the command language, then the address.
-    #[arg(
-        value_name = "OPTIONS] [ADDR",
-        allow_hyphen_values = true,
-        trailing_var_arg = true,
-        required = true
-    )]
-    pub args: Vec<String>,
+    /// The measurement's words.
+    #[command(flatten)]
+    pub line: CommandWords,
 }
 
 /// Vantage's own (long) options, which may also appear among the letter options.
@@ -129,7 +124,7 @@ pub fn run(word: &'static str, a: &OneOff) -> anyhow::Result<ExitCode> {
         mut command,
         config,
         opts,
-    } = match measure::prepare(word, &a.args, a.out.long_opts(a.pps), &ctx) {
+    } = match measure::prepare(word, &a.line.words, a.out.long_opts(a.pps), &ctx) {
         Ok(p) => p,
         Err(msg) => return Ok(measure::usage_error(word, &msg)),
     };

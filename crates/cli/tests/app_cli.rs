@@ -11,23 +11,15 @@
     missing_docs
 )]
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use vantage_testbed::{Topology, is_root, unique_prefix};
-
-const BIN: &str = env!("CARGO_BIN_EXE_vantage");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{assert_prints, assert_starts};
+use vantage_testbed::{Topology, unique_prefix};
 
 #[test]
 fn usage_errors_have_status_2() {
@@ -44,12 +36,8 @@ fn usage_errors_have_status_2() {
         (&["udpprobe", "-d", "7", "192.0.2.7"][..], "udpprobe"),
         (&["udpprobe", "-d", "7", "-p", "0", "192.0.2.7"][..], "-p"),
     ] {
-        let out = run(args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
-        let err = text(&out.stderr);
+        let err = common::usage_error(args);
         assert!(err.contains(says), "{args:?}: {err}");
-        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-        assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
 
@@ -78,22 +66,11 @@ fn start_nsd(topo: &Topology, addr: IpAddr, dir: &Path) -> vantage_testbed::Proc
     let deadline = Instant::now() + Duration::from_secs(15);
     let server = addr.to_string();
     loop {
-        let out = topo
-            .exec(
-                "cli",
-                &[
-                    BIN,
-                    "dns",
-                    "-s",
-                    &server,
-                    "-W",
-                    "1",
-                    "-t",
-                    "SOA",
-                    "example.test",
-                ],
-            )
-            .unwrap();
+        let out = common::exec(
+            topo,
+            "cli",
+            &["dns", "-s", &server, "-W", "1", "-t", "SOA", "example.test"],
+        );
         if out.success() {
             return guard;
         }
@@ -123,8 +100,7 @@ impl Drop for NetnsResolvConf {
 
 #[test]
 fn one_offs_and_run_in_a_testbed() {
-    if !is_root() {
-        eprintln!("skipping: building network namespaces needs root");
+    if common::skip_without_root() {
         return;
     }
     if !Path::new("/usr/sbin/nsd").exists() {
@@ -144,36 +120,17 @@ fn one_offs_and_run_in_a_testbed() {
     let s4 = srv4.to_string();
     // The VP's resolver is nsd.
     let _resolv = NetnsResolvConf::new(topo.netns("cli").unwrap(), srv4);
-    let cli = |args: &[&str]| {
-        let mut a = vec![BIN];
-        a.extend_from_slice(args);
-        topo.exec("cli", &a).unwrap()
-    };
+    let cli = |args: &[&str]| common::exec(&topo, "cli", args);
 
     // dns: dig-like text.
     let out = cli(&["dns", "-s", &s4, "www.example.test"]);
     assert!(out.success(), "{out:?}");
-    assert!(
-        out.stdout
-            .starts_with(&format!("www.example.test IN A at {s4}: done\n")),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout
-            .contains("www.example.test.\t300\tIN\tA\t192.0.2.80\n"),
-        "{}",
-        out.stdout
-    );
+    assert_starts(&out, &format!("www.example.test IN A at {s4}: done\n"));
+    assert_prints(&out, "www.example.test.\t300\tIN\tA\t192.0.2.80\n");
     // Without -s: the resolver of /etc/resolv.conf.
     let out = cli(&["dns", "www.example.test"]);
     assert!(out.success(), "{out:?}");
-    assert!(
-        out.stdout
-            .starts_with(&format!("www.example.test IN A at {s4}: done\n")),
-        "{}",
-        out.stdout
-    );
+    assert_starts(&out, &format!("www.example.test IN A at {s4}: done\n"));
     // A type warts has no data for shows its presentation text.
     let out = cli(&[
         "dns",
@@ -185,11 +142,7 @@ fn one_offs_and_run_in_a_testbed() {
         "_sip._udp.example.test",
     ]);
     assert!(out.success(), "{out:?}");
-    assert!(
-        out.stdout.contains("10 20 5060 sip.example.test."),
-        "{}",
-        out.stdout
-    );
+    assert_prints(&out, "10 20 5060 sip.example.test.");
     // No server there: a timeout, status 1.
     let out = cli(&["dns", "-s", &srv6.to_string(), "-W", "1", "x.example.test"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -246,28 +199,21 @@ fn one_offs_and_run_in_a_testbed() {
     });
     let out = cli(&["http", "http://www.example.test/", "--addr", &s4]);
     assert!(out.success(), "{out:?}");
-    assert!(
-        out.stdout
-            .starts_with(&format!("http://www.example.test:80/ at {s4}: done\n")),
-        "{}",
-        out.stdout
+    assert_starts(
+        &out,
+        &format!("http://www.example.test:80/ at {s4}: done\n"),
     );
-    assert!(out.stdout.contains("< HTTP/1.1 200 OK\n"), "{}", out.stdout);
-    assert!(out.stdout.contains("body: 5 bytes"), "{}", out.stdout);
+    assert_prints(&out, "< HTTP/1.1 200 OK\n");
+    assert_prints(&out, "body: 5 bytes");
     // The address from the URL.
     let out = cli(&["http", &format!("http://{s4}/x")]);
     assert!(out.success(), "{out:?}");
-    assert!(
-        out.stdout
-            .starts_with(&format!("http://{s4}:80/x at {s4}: done\n")),
-        "{}",
-        out.stdout
-    );
+    assert_starts(&out, &format!("http://{s4}:80/x at {s4}: done\n"));
     server.join().unwrap();
     // Nobody listens any more: no connection, status 1.
     let out = cli(&["http", &format!("http://{s4}/")]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(out.stdout.contains(": noconn"), "{}", out.stdout);
+    assert_prints(&out, ": noconn");
 
     // udpprobe: an echo in srv.
     let echo = topo
@@ -301,7 +247,7 @@ fn one_offs_and_run_in_a_testbed() {
     );
     let out = cli(&["udpprobe", "-d", "9", "-w", "0.5", "-p", "00", &s4]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(out.stdout.contains("0 replies"), "{}", out.stdout);
+    assert_prints(&out, "0 replies");
 
     // run: the three commands in a file, JSON lines out.
     let cmds = dir.path().join("cmds.txt");

@@ -5,21 +5,13 @@
 //! they are skipped with a message otherwise.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::io::Write;
-use std::process::{Command, Output};
 
+use common::{assert_prints, assert_starts, run, text};
 use vantage_testbed::standard::{addr, standard_topology};
-use vantage_testbed::{is_root, unique_prefix};
-
-const BIN: &str = env!("CARGO_BIN_EXE_vantage");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use vantage_testbed::unique_prefix;
 
 #[test]
 fn usage_errors_are_one_line_naming_the_option_with_status_2() {
@@ -49,12 +41,8 @@ fn usage_errors_are_one_line_naming_the_option_with_status_2() {
             "vantage trace: unknown option --frob",
         ),
     ] {
-        let out = run(args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let err = text(&out.stderr);
+        let err = common::usage_error(args);
         assert!(err.starts_with(want), "{args:?}: {err:?}");
-        assert_eq!(err.lines().count(), 1, "{args:?}: {err:?}");
-        assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
 
@@ -90,46 +78,32 @@ fn run_reports_bad_lines_with_their_numbers() {
 
 #[test]
 fn measurements_in_the_testbed() {
-    if !is_root() {
-        eprintln!("skipping: building network namespaces needs root");
+    if common::skip_without_root() {
         return;
     }
     let topo = standard_topology(&unique_prefix("cli")).unwrap();
-    let vp = |args: &[&str]| {
-        let mut a = vec![BIN];
-        a.extend_from_slice(args);
-        topo.exec("vp", &a).unwrap()
-    };
+    let vp = |args: &[&str]| common::exec(&topo, "vp", args);
     let target = addr::TARGET_V4.to_string();
 
     // ping(8)-like text, success when the target answers.
     let out = vp(&["ping", "-c", "2", "-i", "0.1", &target]);
     assert!(out.success(), "{out:?}");
-    assert!(
-        out.stdout
-            .starts_with(&format!("PING {target}: 84 bytes, icmp-echo, 2 probes\n")),
-        "{}",
-        out.stdout
+    assert_starts(
+        &out,
+        &format!("PING {target}: 84 bytes, icmp-echo, 2 probes\n"),
     );
-    assert!(
-        out.stdout
-            .contains(&format!("84 bytes from {target}: seq=0 ttl=60 time=")),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout
-            .contains("2 packets transmitted, 2 packets received, 0% packet loss"),
-        "{}",
-        out.stdout
+    assert_prints(&out, &format!("84 bytes from {target}: seq=0 ttl=60 time="));
+    assert_prints(
+        &out,
+        "2 packets transmitted, 2 packets received, 0% packet loss",
     );
     // No answer: status 1.
     let hole = addr::BLACKHOLE_V4.to_string();
     let out = vp(&["ping", "-c", "1", "-W", "0.5", &hole]);
     assert!(!out.success(), "{out:?}");
-    assert!(
-        out.stdout
-            .contains("1 packets transmitted, 0 packets received, 100% packet loss")
+    assert_prints(
+        &out,
+        "1 packets transmitted, 0 packets received, 100% packet loss",
     );
 
     // traceroute(8)-like text: hops, a gap for the silent router.
