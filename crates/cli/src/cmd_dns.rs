@@ -170,7 +170,8 @@ fn rdata_text(rr: &DnsRr) -> String {
     }
 }
 
-fn hex(b: &[u8]) -> String {
+/// Bytes as lower-case hex digits.
+pub fn hex(b: &[u8]) -> String {
     b.iter().fold(String::new(), |mut s, x| {
         let _ = write!(s, "{x:02x}");
         s

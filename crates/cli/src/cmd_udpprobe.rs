@@ -41,10 +41,7 @@ fn payload(b: &[u8]) -> String {
     if !b.is_empty() && b.iter().all(|c| (0x20..0x7f).contains(c)) {
         format!("\"{}\"", String::from_utf8_lossy(b))
     } else {
-        b.iter().fold(String::new(), |mut s, x| {
-            let _ = write!(s, "{x:02x}");
-            s
-        })
+        crate::cmd_dns::hex(b)
     }
 }
 
