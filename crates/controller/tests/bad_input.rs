@@ -7,59 +7,15 @@
 
 mod common;
 
-use common::{Env, VpOpts, WAIT, ping, result, wait_vps};
-use std::io::Write;
+use common::{Env, VpOpts, WAIT, log_line, logs, ping, result, wait_vps};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 use vantage_client::MuxClient;
 use vantage_proto::mux::VpId;
 use vantage_proto::remote::{FrameDecoder, Magic, VpEvent, VpLink};
-
-/// Every log line of this test binary.
-fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let b = Arc::clone(&buf);
-        tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(move || LogWriter(Arc::clone(&b)))
-            .init();
-        buf
-    })
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogWriter {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Waits for a log line containing every one of `parts`; returns it.
-fn log_line(parts: &[&str]) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let text = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
-        if let Some(l) = text.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
-            return l.to_owned();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no log line with {parts:?} in:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 /// The well-behaved pair: a fake VP and a mux client that uses it.
 struct Good {

@@ -10,59 +10,16 @@
 
 mod common;
 
-use common::{Connector, Env, Note, VpOpts, WAIT, ping, result, wait_vps};
+use common::{Connector, Env, Note, VpOpts, WAIT, log_line, logs, ping, result, wait_vps};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair,
 };
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 use vantage_controller::{LinkSecurity, TlsFiles};
-
-/// Every log line of this test binary.
-fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let b = Arc::clone(&buf);
-        tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(move || LogWriter(Arc::clone(&b)))
-            .init();
-        buf
-    })
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogWriter {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Waits for a log line containing every one of `parts`; returns it.
-fn log_line(parts: &[&str]) -> String {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let text = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
-        if let Some(l) = text.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
-            return l.to_owned();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no log line with {parts:?} in:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 struct Ca(CertifiedIssuer<'static, KeyPair>);
 

@@ -584,3 +584,46 @@ pub fn result(o: Outcome) -> TaskResult {
         Outcome::Failed(f) => panic!("task failed: {f:?}"),
     }
 }
+
+/// Every log line of this test binary (the first call installs the capture).
+pub fn logs() -> &'static std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let b = Arc::clone(&buf);
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || LogWriter(Arc::clone(&b)))
+            .init();
+        buf
+    })
+}
+
+struct LogWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Waits for a log line containing every one of `parts`; returns it.
+pub fn log_line(parts: &[&str]) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let text = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+        if let Some(l) = text.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
+            return l.to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no log line with {parts:?} in:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
