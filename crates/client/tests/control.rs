@@ -7,15 +7,15 @@
     missing_docs
 )]
 
+mod common;
+
+use common::FakeRecords;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::net::UnixListener;
-use std::sync::Arc;
 use std::time::Duration;
 use vantage_client::{ChannelEnd, ControlClient, Error, Outcome, Record, TaskError};
-use vantage_model::{Cycle, List, Ping, Timestamp};
-use vantage_proto::control::{Request, ServerParser, TaskIdCounter, encode_warts_data};
-use vantage_warts::Writer;
+use vantage_proto::control::{Request, ServerParser, TaskIdCounter};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(20));
 
@@ -35,15 +35,7 @@ enum Probe {
 fn serve(mut s: impl Read + Write, mode: Probe) {
     let mut parser = ServerParser::new();
     let mut ids = TaskIdCounter::new();
-    let mut w = Writer::new(Vec::new());
-    let list = Arc::new(List::new(0, "fake"));
-    let cycle = Arc::new(Cycle {
-        list: Arc::clone(&list),
-        id: 1,
-        start_time: 1,
-        stop_time: None,
-        hostname: None,
-    });
+    let mut records = FakeRecords::new("fake");
     let mut buf = [0u8; 4096];
     let mut done = false;
     loop {
@@ -60,12 +52,7 @@ fn serve(mut s: impl Read + Write, mode: Probe) {
                 }
                 Ok(Request::Attach(_)) => {
                     out.extend_from_slice(b"OK\nMORE\n");
-                    w.write_list(&list).unwrap();
-                    let rec = std::mem::take(w.get_mut());
-                    encode_warts_data(None, false, &rec, &mut out).unwrap();
-                    w.write_cycle_start(&cycle).unwrap();
-                    let rec = std::mem::take(w.get_mut());
-                    encode_warts_data(None, false, &rec, &mut out).unwrap();
+                    records.start(&mut out);
                 }
                 Ok(Request::Command(c)) => {
                     let id = ids.next_id();
@@ -82,13 +69,7 @@ fn serve(mut s: impl Read + Write, mode: Probe) {
                         }
                         _ => {}
                     }
-                    let dst = c.text().rsplit(' ').next().unwrap().parse().unwrap();
-                    let mut p = Ping::new(dst, Timestamp::new(2, 0));
-                    p.list = Some(Arc::clone(&list));
-                    p.cycle = Some(Arc::clone(&cycle));
-                    w.write_ping(&p).unwrap();
-                    let rec = std::mem::take(w.get_mut());
-                    encode_warts_data(Some(id), false, &rec, &mut out).unwrap();
+                    records.ping(id, c.text(), &mut out);
                     out.extend_from_slice(b"MORE\n");
                 }
                 Ok(Request::Done) => {
@@ -100,11 +81,7 @@ fn serve(mut s: impl Read + Write, mode: Probe) {
             }
         }
         if done {
-            let mut stop = (*cycle).clone();
-            stop.stop_time = Some(3);
-            w.write_cycle_stop(&Arc::new(stop)).unwrap();
-            let rec = std::mem::take(w.get_mut());
-            encode_warts_data(None, false, &rec, &mut out).unwrap();
+            records.stop(&mut out);
         }
         if s.write_all(&out).is_err() || done {
             return;

@@ -14,18 +14,18 @@
     missing_docs
 )]
 
+mod common;
+
+use common::FakeRecords;
 use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use vantage_client::{ChannelEnd, ControlClient, Error, Event, Outcome, Record};
-use vantage_model::{Cycle, List, Ping, Timestamp};
-use vantage_proto::control::{Request, ServerParser, TaskIdCounter, encode_warts_data};
-use vantage_warts::Writer;
+use vantage_proto::control::{Request, ServerParser, TaskIdCounter};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(20));
 
@@ -33,22 +33,9 @@ const WAIT: Option<Duration> = Some(Duration::from_secs(20));
 fn serve(mut s: impl Read + Write, seen: &mpsc::Sender<String>, greet: bool) {
     let mut parser = ServerParser::attached();
     let mut ids = TaskIdCounter::new();
-    let mut w = Writer::new(Vec::new());
-    let list = Arc::new(List::new(0, "remote"));
-    let cycle = Arc::new(Cycle {
-        list: Arc::clone(&list),
-        id: 1,
-        start_time: 1,
-        stop_time: None,
-        hostname: None,
-    });
+    let mut records = FakeRecords::new("remote");
     let mut header = Vec::new();
-    w.write_list(&list).unwrap();
-    let rec = std::mem::take(w.get_mut());
-    encode_warts_data(None, false, &rec, &mut header).unwrap();
-    w.write_cycle_start(&cycle).unwrap();
-    let rec = std::mem::take(w.get_mut());
-    encode_warts_data(None, false, &rec, &mut header).unwrap();
+    records.start(&mut header);
     if greet {
         header.extend_from_slice(b"MORE\n");
         s.write_all(&std::mem::take(&mut header)).unwrap();
@@ -73,13 +60,7 @@ fn serve(mut s: impl Read + Write, seen: &mpsc::Sender<String>, greet: bool) {
                 Request::Command(c) => {
                     let id = ids.next_id();
                     out.extend_from_slice(format!("OK id-{id}\n").as_bytes());
-                    let dst = c.text().rsplit(' ').next().unwrap().parse().unwrap();
-                    let mut p = Ping::new(dst, Timestamp::new(2, 0));
-                    p.list = Some(Arc::clone(&list));
-                    p.cycle = Some(Arc::clone(&cycle));
-                    w.write_ping(&p).unwrap();
-                    let rec = std::mem::take(w.get_mut());
-                    encode_warts_data(Some(id), false, &rec, &mut out).unwrap();
+                    records.ping(id, c.text(), &mut out);
                     out.extend_from_slice(b"MORE\n");
                 }
                 Request::Done => {
