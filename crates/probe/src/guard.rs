@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use vantage_policy::{PacketFacts, Policy, Transport, Violation};
 use vantage_wire::ipv4::{self, Ipv4Option};
-use vantage_wire::{IpProtocol, ipv6};
+use vantage_wire::{IpProtocol, ipv6, tcp, udp};
 
 /// How long a "this address is local" answer is trusted.
 const LOCAL_CACHE_TTL: Duration = Duration::from_secs(5);
@@ -82,17 +82,22 @@ pub(crate) fn packet_facts(
         }
         _ => return Err(bad("not an IPv4 or IPv6 packet")),
     };
-    let dport = || {
-        l4.get(2..4)
-            .map(|b| u16::from_be_bytes([b[0], b[1]]))
-            .ok_or_else(|| bad("transport header cut short"))
-    };
     let (transport, proto, header) = match protocol {
         IpProtocol::Icmp | IpProtocol::Icmpv6 => (Transport::Icmp, Proto::Icmp, 8),
-        IpProtocol::Udp => (Transport::Udp { dport: dport()? }, Proto::Udp, 8),
+        IpProtocol::Udp => {
+            let u = udp::Packet::new_checked(l4).map_err(|e| bad(&e.to_string()))?;
+            (
+                Transport::Udp {
+                    dport: u.dst_port(),
+                },
+                Proto::Udp,
+                8,
+            )
+        }
         IpProtocol::Tcp => {
-            let off = l4.get(12).map_or(20, |b| usize::from(b >> 4) * 4);
-            (Transport::Tcp { dport: dport()? }, Proto::Tcp, off.max(20))
+            let t = tcp::Packet::new_checked(l4).map_err(|e| bad(&e.to_string()))?;
+            let dport = t.dst_port();
+            (Transport::Tcp { dport }, Proto::Tcp, t.header_len())
         }
         // Nothing the engine builds; judged on its addresses, TTL and size.
         _ => (Transport::Icmp, Proto::Other, 0),
@@ -230,6 +235,12 @@ mod tests {
         assert_eq!(f.transport, Transport::Tcp { dport: 22 });
         assert_eq!(f.payload_len, 0);
         assert!(!f.spoofed, "loopback is always ours");
+
+        // A transport header cut short is refused, not guessed at.
+        let p = v4([10, 0, 0, 1], [192, 0, 2, 9], 17, 17, &[], &[0u8; 3]);
+        assert!(packet_facts(&p, |_| true).is_err());
+        let p = v4([10, 0, 0, 1], [192, 0, 2, 9], 17, 6, &[], &[0u8; 16]);
+        assert!(packet_facts(&p, |_| true).is_err());
     }
 
     #[test]
