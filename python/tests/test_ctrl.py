@@ -297,6 +297,40 @@ def test_poll_with_callbacks(testbed):
     assert all(not w for w in work.values())
 
 
+def test_morecb_is_called_again_after_a_refused_command(testbed):
+    """A command the probe refuses leaves room for another: morecb is called
+    again right after the error (the probe itself sends no MORE after ERR)."""
+    work = ["nonsense-source", TARGET]
+    calls = []
+
+    def more(ctrl, inst, param):
+        calls.append(len(work))
+        if not work:
+            inst.done()
+        elif work[0] == "nonsense-source":
+            work.pop(0)
+            ctrl.do_ping(TARGET, attempts=1, src="nonsense", inst=inst)
+        else:
+            ctrl.do_ping(work.pop(0), attempts=1, inst=inst)
+
+    ctrl = ScamperCtrl(mux=testbed.mux, morecb=more)
+    ctrl.add_vps(ctrl.vps()[0])
+    got, errors = [], []
+    while not ctrl.is_done():
+        try:
+            o = ctrl.poll(timeout=datetime.timedelta(seconds=20))
+        except ScamperInstError as e:  # poll raises the refusal first
+            errors.append(str(e))
+            continue
+        if o is None:
+            break
+        got.append(o)
+    assert ctrl.is_done(), f"the VP idled after the refusal; morecb calls: {calls}"
+    assert calls[:2] == [2, 1], calls  # the refusal asked for more work
+    assert len(got) == 1 and isinstance(got[0], ScamperPing)
+    assert len(errors) == 1 and "got err from" in errors[0], errors
+
+
 def test_poll_timeout_zero_services_io_and_until_aware(testbed):
     ctrl = ScamperCtrl(mux=testbed.mux)
     (inst,) = ctrl.add_vps(ctrl.vps()[0])

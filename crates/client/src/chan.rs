@@ -62,6 +62,8 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// `MORE`: the probe's queue for this channel is empty; send another command.
+    /// Also given right after a command the probe refused (`ERR`), which the
+    /// probe itself follows with no `MORE`.
     More,
     /// A command sent with [`crate::Channel::submit`] was accepted as `task`.
     Accepted {
@@ -286,6 +288,10 @@ impl ChanState {
                                 error: TaskError::Rejected(text),
                             })));
                     }
+                    // A prober sends no MORE after refusing a command, yet the refused
+                    // command used no room: say MORE here, so a client that issues work
+                    // only on MORE (a Python `morecb`) is asked again instead of idling.
+                    self.queue.push_back(Event::More);
                 }
                 Some(_) => self.ack(token, Ack::Err(text)),
                 None => {}

@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::net::UnixListener;
 use std::time::Duration;
-use vantage_client::{ChannelEnd, ControlClient, Error, Outcome, Record, TaskError};
+use vantage_client::{ChannelEnd, ControlClient, Error, Event, Outcome, Record, TaskError};
 use vantage_proto::control::{Request, ServerParser, TaskIdCounter};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(20));
@@ -30,6 +30,8 @@ enum Probe {
     Vanish,
     /// Accepts a command, then sends bytes that are not the control protocol.
     Garbage,
+    /// Refuses every command with `ERR` and, like a real prober, sends no `MORE` after it.
+    RefuseCommands,
 }
 
 fn serve(mut s: impl Read + Write, mode: Probe) {
@@ -53,6 +55,9 @@ fn serve(mut s: impl Read + Write, mode: Probe) {
                 Ok(Request::Attach(_)) => {
                     out.extend_from_slice(b"OK\nMORE\n");
                     records.start(&mut out);
+                }
+                Ok(Request::Command(_)) if mode == Probe::RefuseCommands => {
+                    out.extend_from_slice(b"ERR command not accepted: -c failed: 0 out of range\n");
                 }
                 Ok(Request::Command(c)) => {
                     let id = ids.next_id();
@@ -218,6 +223,46 @@ fn invalid_commands_are_refused_locally() {
         ch.submit("ping 192.0.2.1"),
         Err(Error::DoneSent | Error::ChannelEnded(ChannelEnd::Finished))
     ));
+}
+
+#[test]
+fn a_refused_command_is_followed_by_more() {
+    let (_dir, path) = unix_probe(Probe::RefuseCommands);
+    let ch = ControlClient::connect_unix(&path).unwrap().into_channel();
+    // The MORE that follows attach.
+    loop {
+        match ch.next_event(WAIT) {
+            Some(Event::More) => break,
+            Some(_) => {}
+            None => panic!("no MORE after attach"),
+        }
+    }
+    let ticket = ch.submit("ping -c 0 192.0.2.1").unwrap();
+    let mut events = Vec::new();
+    while events.len() < 2 {
+        match ch.next_event(WAIT).expect("an event") {
+            Event::Meta(_) => {} // the list and cycle records
+            e => events.push(e),
+        }
+    }
+    let Event::Outcome(Outcome::Failed(f)) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(f.ticket, ticket);
+    assert!(
+        matches!(&f.error, TaskError::Rejected(t) if t.starts_with("command not accepted")),
+        "{f:?}"
+    );
+    assert_eq!(events[1], Event::More, "{events:?}");
+    // A synchronous refusal is an error of the call, and it too gives room for more.
+    assert!(ch.send("ping -c 0 192.0.2.1").is_err());
+    let next = loop {
+        match ch.next_event(WAIT) {
+            Some(Event::Meta(_)) => {}
+            e => break e,
+        }
+    };
+    assert_eq!(next, Some(Event::More));
 }
 
 #[test]
