@@ -64,7 +64,8 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["tls_ca", "tls_cert", "tls_key"])]
     plaintext: bool,
     /// The VP policy (TOML, see docs/policy.md): commands it refuses never reach the
-    /// prober, and its `rate.pps` caps --pps. A bad file stops the probe at start.
+    /// prober, and its `rate.pps` caps --pps. A bad file stops the probe at start; SIGHUP
+    /// reads it again (a bad file then keeps the old policy).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// Do not publish the policy to the controller (needed with scamper's
@@ -193,28 +194,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the runtime")?;
     rt.block_on(async move {
-        // SIGHUP reloads the do-not-probe list (as does a change of the file); without a
-        // list it is only logged, never the default "terminate". Both handlers are installed
-        // here, before anything is served, so a SIGHUP sent once the probe answers is
-        // never lost.
-        let watch = match &policy {
-            Some(p) if p.do_not_probe().is_some() => {
-                let (h, p) = (server.handle().clone(), Arc::clone(p));
-                Some(tokio::spawn(vantage_probe::watch_do_not_probe(
-                    h, p, DNP_POLL, true,
-                )))
+        // SIGHUP reloads the whole policy file (and so its do-not-probe list); a change of
+        // the list's file reloads the list alone. Without a policy a SIGHUP is only logged,
+        // never the default "terminate". The handler is installed here, before anything is
+        // served, so a SIGHUP sent once the probe answers is never lost.
+        let watch =
+            vantage_probe::watch_policy(server.clone(), args.policy.clone(), DNP_POLL, true);
+        tokio::spawn(async move {
+            if let Err(e) = watch.await {
+                eprintln!("vantage probe: SIGHUP handler: {e}");
             }
-            _ => None,
-        };
-        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-            .context("installing the SIGHUP handler")?;
-        if watch.is_none() {
-            tokio::spawn(async move {
-                while hup.recv().await.is_some() {
-                    eprintln!("vantage probe: SIGHUP: no do-not-probe list to reload");
-                }
-            });
-        }
+        });
         let mut tasks = tokio::task::JoinSet::new();
         if let (Some(path), Some(listener)) = (args.unix.clone(), unix) {
             let s = server.clone();

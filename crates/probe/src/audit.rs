@@ -53,6 +53,18 @@ pub struct PolicyStatus {
     /// The last reload error, if the last reload failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reload_error: Option<String>,
+    /// The policy file, once it has been reloaded (on `SIGHUP`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_file: Option<String>,
+    /// Successful reloads of the whole policy file since the probe started.
+    #[serde(default)]
+    pub policy_reloads: u64,
+    /// Failed reloads of the policy file (the previous policy stayed in force).
+    #[serde(default)]
+    pub policy_reload_errors: u64,
+    /// The last policy reload error, if the last policy reload failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_policy_reload_error: Option<String>,
 }
 
 impl PolicyStatus {
@@ -64,6 +76,18 @@ impl PolicyStatus {
         };
         s.refresh(policy);
         s
+    }
+
+    /// Keeps the reload history of `old` (the status of the policy this one replaces).
+    pub(crate) fn carry_counters(&mut self, old: &PolicyStatus) {
+        self.reloads = old.reloads;
+        self.reload_errors = old.reload_errors;
+        self.last_reload_error.clone_from(&old.last_reload_error);
+        self.policy_file.clone_from(&old.policy_file);
+        self.policy_reloads = old.policy_reloads;
+        self.policy_reload_errors = old.policy_reload_errors;
+        self.last_policy_reload_error
+            .clone_from(&old.last_policy_reload_error);
     }
 
     /// Takes the do-not-probe list's current size and hash.
@@ -258,6 +282,16 @@ impl fmt::Display for AuditReport {
                 if let Some(e) = &p.last_reload_error {
                     writeln!(f, "last reload failed (old list kept): {e}")?;
                 }
+                if let Some(file) = &p.policy_file {
+                    writeln!(
+                        f,
+                        "policy file {file}: {} reloads, {} failed",
+                        p.policy_reloads, p.policy_reload_errors
+                    )?;
+                }
+                if let Some(e) = &p.last_policy_reload_error {
+                    writeln!(f, "last policy reload failed (old policy kept): {e}")?;
+                }
                 Ok(())
             }
         }
@@ -282,6 +316,10 @@ mod tests {
             reloads: 2,
             reload_errors: 1,
             last_reload_error: Some("line 3: bad".into()),
+            policy_file: Some("/etc/vantage/policy.toml".into()),
+            policy_reloads: 3,
+            policy_reload_errors: 1,
+            last_policy_reload_error: Some("line 7, key rate.pps: bad".into()),
         });
         AuditReport::new(ProberStats::default(), st, 42, 100, 8, 1)
     }
@@ -304,6 +342,14 @@ mod tests {
         assert!(text.contains("4 prefixes"), "{text}");
         assert!(
             text.contains("last reload failed (old list kept): line 3: bad"),
+            "{text}"
+        );
+        assert!(
+            text.contains("policy file /etc/vantage/policy.toml: 3 reloads, 1 failed"),
+            "{text}"
+        );
+        assert!(
+            text.contains("last policy reload failed (old policy kept): line 7"),
             "{text}"
         );
     }

@@ -150,3 +150,17 @@ mod tests {
         assert!(m.starts_with("raw TCP/IPv4 socket: setsockopt"), "{m}");
     }
 }
+
+/// Why a policy reload ([`crate::ControlServer::reload_policy`]) left the policy in force
+/// as it was.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadError {
+    /// The file cannot be read, is not a valid policy (the message names the line and the
+    /// key), or its do-not-probe list cannot be read.
+    #[error(transparent)]
+    Policy(#[from] vantage_policy::PolicyError),
+    /// The policy's rate is one the prober cannot run at.
+    #[error("the reloaded policy's rate: {0}")]
+    Rate(#[from] ConfigError),
+}

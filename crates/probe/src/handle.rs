@@ -228,9 +228,46 @@ impl ProberHandle {
     /// system call: a packet it refuses is not sent, is counted (by rule, in
     /// [`ProberHandle::audit`]), and its task ends with an error naming the rule. The
     /// policy's do-not-probe list is shared: reloading it applies to the next packet.
+    ///
+    /// Called again (a reloaded policy), it replaces the policy for the next packet of every
+    /// task, also of tasks already running; the audit's reload counters carry over.
     pub fn set_policy(&self, policy: Arc<vantage_policy::Policy>) {
-        self.shared.audit_state().policy = Some(PolicyStatus::of(&policy));
+        {
+            let mut st = self.shared.audit_state();
+            let mut status = PolicyStatus::of(&policy);
+            if let Some(old) = st.policy.take() {
+                status.carry_counters(&old);
+            }
+            st.policy = Some(status);
+        }
         let _ = self.send(Control::SetPolicy(policy));
+    }
+
+    /// Notes a reload of the whole policy file in the audit: on success (the policy is
+    /// already set), one more reload of the policy and, when it has one, of its list; on
+    /// failure, the error (the old policy stays in force).
+    pub(crate) fn note_policy_reload(
+        &self,
+        path: &std::path::Path,
+        outcome: Result<&vantage_policy::Policy, String>,
+    ) {
+        let mut st = self.shared.audit_state();
+        let status = st.policy.get_or_insert_with(PolicyStatus::default);
+        status.policy_file = Some(path.display().to_string());
+        match outcome {
+            Ok(policy) => {
+                status.policy_reloads += 1;
+                status.last_policy_reload_error = None;
+                if policy.do_not_probe().is_some() {
+                    status.reloads += 1;
+                    status.last_reload_error = None;
+                }
+            }
+            Err(e) => {
+                status.policy_reload_errors += 1;
+                status.last_policy_reload_error = Some(e);
+            }
+        }
     }
 
     /// Runs at most `window` tasks at once (0: no limit, the default). Commands beyond it

@@ -64,11 +64,13 @@
 //! channels against a `vantage_policy::Policy`, caps the rate and the window (tasks running
 //! at once; more wait in order), and has the event loop judge every packet again right
 //! before the send call (`Policy::check_packet`: a refused packet is not sent and fails its
-//! task naming the rule). [`watch_do_not_probe`] reloads the do-not-probe list on SIGHUP and
-//! when its file changes; [`audit`] keeps counters by measurement type, protocol and refused
-//! rule and writes them as a status file; [`Prober::open_sockets`] with [`privilege`] lets
-//! the daemon drop to an unprivileged user that keeps only `CAP_NET_RAW`. The policy file
-//! itself is read once (a change needs a restart). It
+//! task naming the rule). [`ControlServer::reload_policy`] puts a re-read policy file in
+//! force while the probe runs (commands, the next packet of running tasks, rate, window,
+//! do-not-probe list, audit, and a re-publication to the controller); [`watch_policy`] does
+//! so on SIGHUP and reloads the do-not-probe list when its file changes; [`audit`] keeps
+//! counters by measurement type, protocol and refused rule and writes them as a status file;
+//! [`Prober::open_sockets`] with [`privilege`] lets the daemon drop to an unprivileged user
+//! that keeps only `CAP_NET_RAW` (which a reload does not change, nor the listeners). It
 //! measures ping and traceroute through the engine, and DNS (`host`), HTTP(S) (`http`) and
 //! UDP probes (`udpprobe`) as `vantage-app` tasks on its runtime over ordinary sockets
 //! (their results come on the same stream; `host` without `-s` asks the first nameserver
@@ -100,14 +102,14 @@ use tokio::sync::mpsc;
 use vantage_command::Context;
 
 pub use config::{DEFAULT_PPS, ProberConfig, recv_buffer_for};
-pub use error::{ConfigError, ProberError, SubmitError, TaskError};
+pub use error::{ConfigError, ProberError, ReloadError, SubmitError, TaskError};
 pub use handle::{ProberHandle, ProberStats, Results, SocketInfo, TaskOutput};
-pub use reload::{reload_now, watch_do_not_probe};
+pub use reload::{reload_now, reload_policy_now, watch_do_not_probe, watch_policy};
 pub use remote::{
     MAX_BACKOFF, RemoteConfig, RemoteError, RemoteOptions, RemoteTls, backoff, run_remote,
     run_remote_with,
 };
-pub use serve_control::ControlServer;
+pub use serve_control::{ControlServer, PolicyReload};
 pub use session::VERSION;
 pub use vantage_engine::TaskId;
 /// Dropping to an unprivileged user that keeps only `CAP_NET_RAW` (`vantage probe --user`).

@@ -1,18 +1,26 @@
-//! Reloading the do-not-probe list while the probe runs: on `SIGHUP`, and when the file
-//! changes (its modification time, size or inode, looked at every few seconds). A list that
-//! fails to load leaves the previous one in force; the error is logged and kept in the audit.
+//! Reloading the policy while the probe runs. [`watch_policy`] (what `vantage probe` runs):
+//! on `SIGHUP` the whole policy file is read again and, if valid, put in force everywhere
+//! (commands, packets, rate, window, do-not-probe list, audit, publication); the do-not-probe
+//! list of the policy in force is also reloaded when its file changes (its modification
+//! time, size or inode, looked at every few seconds). [`watch_do_not_probe`] does the second
+//! part alone for a policy that never changes. A file that fails to load leaves the previous
+//! policy or list in force; the error is logged and kept in the audit.
 
 use std::os::unix::fs::MetadataExt as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use vantage_policy::Policy;
 
-use crate::ProberHandle;
+use crate::{ControlServer, ProberHandle};
+
+/// What identifies one version of a file on disk: modification time (seconds and
+/// nanoseconds), size and inode.
+type FileStamp = (i64, i64, u64, u64);
 
 /// What identifies one version of a file on disk.
-fn stamp(path: &Path) -> Option<(i64, i64, u64, u64)> {
+fn stamp(path: &Path) -> Option<FileStamp> {
     let m = std::fs::metadata(path).ok()?;
     Some((m.mtime(), m.mtime_nsec(), m.len(), m.ino()))
 }
@@ -26,6 +34,139 @@ pub fn reload_now(handle: &ProberHandle, policy: &Policy, why: &str) {
             eprintln!(
                 "vantage probe: do-not-probe reload failed ({why}), keeping the old list: {e}"
             );
+        }
+    }
+}
+
+/// Reads the policy file `path` again and puts it in force on `server`
+/// ([`ControlServer::reload_policy`]), logging the outcome on stderr (the probe's log):
+/// `policy reloaded from FILE: hash OLD -> NEW` (or `hash H unchanged`) and the size of the
+/// new do-not-probe list; on an error (which names the line and the key), that the old
+/// policy stays in force. `why` says what asked for the reload (`SIGHUP`).
+pub fn reload_policy_now(server: &ControlServer, path: &Path, why: &str) {
+    match server.reload_policy(path) {
+        Ok(r) => {
+            if r.changed {
+                let old = r.old.as_deref().unwrap_or("none");
+                eprintln!(
+                    "vantage probe: policy reloaded from {}: hash {old} -> {}",
+                    path.display(),
+                    r.new
+                );
+            } else {
+                eprintln!(
+                    "vantage probe: policy reloaded from {}: hash {} unchanged",
+                    path.display(),
+                    r.new
+                );
+            }
+            if let Some(dnp) = server
+                .policy()
+                .as_ref()
+                .and_then(|p| p.do_not_probe().cloned())
+            {
+                eprintln!(
+                    "vantage probe: do-not-probe list reloaded ({why}): {} prefixes",
+                    dnp.snapshot().len()
+                );
+            }
+        }
+        Err(e) => eprintln!(
+            "vantage probe: policy reload from {} failed ({why}), keeping the old policy: {e}",
+            path.display()
+        ),
+    }
+}
+
+/// Watches the policy of `server` until the future is dropped: on every `SIGHUP` (when
+/// `on_sighup`) reads the policy file `path` again and puts it in force
+/// ([`reload_policy_now`]); every `poll` (none when zero) looks at the do-not-probe list
+/// file of the policy in force and reloads the list when the file changed. Without a `path`
+/// a `SIGHUP` is only logged.
+///
+/// The `SIGHUP` handler is installed by this call, not on the future's first poll, so a
+/// signal sent once it has returned is never lost.
+///
+/// # Errors
+///
+/// The future ends with an error if the `SIGHUP` handler could not be installed.
+///
+/// # Panics
+///
+/// With `on_sighup`, when called outside a tokio runtime with I/O enabled.
+pub fn watch_policy(
+    server: ControlServer,
+    path: Option<PathBuf>,
+    poll: Duration,
+    on_sighup: bool,
+) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
+    let hup =
+        on_sighup.then(|| tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()));
+    watch_all(server, path, poll, hup)
+}
+
+/// The do-not-probe list file of the policy in force, and how it looks on disk.
+fn list_stamp(server: &ControlServer) -> Option<(PathBuf, Option<FileStamp>)> {
+    let policy = server.policy()?;
+    let path = policy.do_not_probe()?.path().to_owned();
+    let st = stamp(&path);
+    Some((path, st))
+}
+
+async fn watch_all(
+    server: ControlServer,
+    path: Option<PathBuf>,
+    poll: Duration,
+    hup: Option<std::io::Result<tokio::signal::unix::Signal>>,
+) -> std::io::Result<()> {
+    let mut hup = hup.transpose()?;
+    let mut last = list_stamp(&server);
+    let mut tick = (!poll.is_zero()).then(|| {
+        let mut t = tokio::time::interval(poll);
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
+    loop {
+        let signal = async {
+            match hup.as_mut() {
+                Some(h) => h.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let timer = async {
+            match tick.as_mut() {
+                Some(t) => {
+                    t.tick().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            s = signal => {
+                if s.is_none() {
+                    hup = None;
+                    continue;
+                }
+                match &path {
+                    Some(p) => reload_policy_now(&server, p, "SIGHUP"),
+                    None => eprintln!("vantage probe: SIGHUP: no policy file to reload"),
+                }
+                last = list_stamp(&server);
+            }
+            () = timer => {
+                let now = list_stamp(&server);
+                if now != last {
+                    // Only a change of the same list's file reloads it; a new policy naming
+                    // another file has loaded that one already.
+                    if let (Some((a, _)), Some((b, _))) = (&now, &last)
+                        && a == b
+                        && let Some(policy) = server.policy()
+                    {
+                        reload_now(server.handle(), &policy, "file changed");
+                    }
+                    last = list_stamp(&server);
+                }
+            }
         }
     }
 }

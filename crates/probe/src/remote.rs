@@ -17,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use vantage_proto::remote::{
-    self, ChannelId, FrameDecoder, Magic, Timers, VpEvent, VpLink, VpMeta,
+    self, ChannelId, FrameDecoder, Magic, Timers, VpEvent, VpLink, VpMeta, VpState,
 };
 
 use crate::TaskOutput;
@@ -73,15 +73,40 @@ fn publication(server: &ControlServer, opts: &RemoteOptions) -> Option<VpMeta> {
     if opts.keep_policy_private {
         return None;
     }
-    let policy = server.policy()?;
+    let state = server.policy_state();
+    let policy = state.policy?;
+    // After a reload the reloaded file's text; before, the text given at start.
+    let text = state
+        .text
+        .or_else(|| opts.policy_text.clone())
+        .unwrap_or_else(|| policy.config().to_toml());
     Some(VpMeta {
-        policy: Some(
-            opts.policy_text
-                .clone()
-                .unwrap_or_else(|| policy.config().to_toml()),
-        ),
+        policy: Some(text),
         policy_hash: Some(policy.canonical_hash().to_owned()),
     })
+}
+
+/// Publishes the policy in force unless the controller already has it (`published`
+/// holds what it was last sent in this session). Only once the session is established.
+fn publish(
+    link: &mut VpLink,
+    server: &ControlServer,
+    opts: &RemoteOptions,
+    published: &mut Option<VpMeta>,
+) {
+    if link.state() != VpState::Go {
+        return;
+    }
+    let Some(meta) = publication(server, opts) else {
+        return;
+    };
+    if published.as_ref() == Some(&meta) {
+        return;
+    }
+    match link.publish_meta(&meta) {
+        Ok(()) => *published = Some(meta),
+        Err(e) => eprintln!("vantage probe: remote link: cannot publish the policy: {e}"),
+    }
 }
 
 /// Why the remote link cannot run at all (connection failures are retried, not
@@ -234,7 +259,9 @@ pub async fn run_remote_with(
     let dialer = Dialer::new(&cfg)?;
     let mut link = VpLink::new(fresh_magic(), cfg.name.clone())?;
     link.set_timers(opts.timers);
-    let meta = publication(&server, &opts);
+    // What the controller was last sent in this session (a new session starts empty).
+    let mut published: Option<VpMeta> = None;
+    let mut changes = server.policy_changes();
     let mut chans: HashMap<ChannelId, Session> = HashMap::new();
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<(ChannelId, TaskOutput)>();
     let mut failures = 0u32;
@@ -276,11 +303,14 @@ pub async fn run_remote_with(
         let why = loop {
             // Act on the link's events.
             while let Some(ev) = link.poll_event() {
-                if matches!(ev, VpEvent::Established { .. })
-                    && let Some(m) = &meta
-                    && let Err(e) = link.publish_meta(m)
-                {
-                    eprintln!("vantage probe: remote link: cannot publish the policy: {e}");
+                match ev {
+                    VpEvent::Established { .. } => {
+                        published = None;
+                        publish(&mut link, &server, &opts, &mut published);
+                    }
+                    // A policy reloaded while the link was down.
+                    VpEvent::Resumed => publish(&mut link, &server, &opts, &mut published),
+                    _ => {}
                 }
                 rejected |= handle_event(
                     &server,
@@ -341,6 +371,8 @@ pub async fn run_remote_with(
                     }
                 }
                 Some((c, out)) = res_rx.recv() => on_result(&mut link, &mut chans, c, out),
+                // A reloaded policy: published again if it changed.
+                Ok(()) = changes.changed() => publish(&mut link, &server, &opts, &mut published),
             }
         };
         let _ = stream.shutdown().await;

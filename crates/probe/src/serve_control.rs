@@ -32,6 +32,7 @@ impl ControlServer {
     /// is the prober's configured rate, for `get pps`.
     pub fn new(handle: ProberHandle, results: Results, pps: u32) -> io::Result<Self> {
         let router = Router::start(results, pps)?;
+        router.set_asked_window(handle.window());
         Ok(Self {
             handle,
             router,
@@ -51,18 +52,104 @@ impl ControlServer {
     ///
     /// The capped rate is out of the prober's range (cannot happen for a valid policy).
     pub fn with_policy(
-        mut self,
+        self,
         policy: Arc<vantage_policy::Policy>,
     ) -> Result<Self, crate::ConfigError> {
-        let pps = policy.effective_pps(self.router.pps());
+        self.apply_policy(policy, None)?;
+        Ok(self)
+    }
+
+    /// Puts `policy` in force in place of the current one, while the probe runs, everywhere
+    /// [`ControlServer::with_policy`] applies one: the next command of every session (also
+    /// those already attached) is judged against it, the next packet of every task (also
+    /// those already running) goes through it, the rate is the one asked for (`--pps`, the
+    /// last `set pps`) capped by its `rate.pps` (a lower ceiling slows the pacer at once; a
+    /// higher one never raises the rate above what was asked), the window likewise under
+    /// `rate.max_tasks`, and the audit reports its hash and do-not-probe list. `text` is the
+    /// policy file's text, published to the controller with the hash (when `None`, the
+    /// policy's normalised TOML is).
+    ///
+    /// # Errors
+    ///
+    /// The capped rate is out of the prober's range (cannot happen for a valid policy).
+    pub fn replace_policy(
+        &self,
+        policy: Arc<vantage_policy::Policy>,
+        text: Option<String>,
+    ) -> Result<(), crate::ConfigError> {
+        let text = text.unwrap_or_else(|| policy.config().to_toml());
+        self.apply_policy(policy, Some(text))
+    }
+
+    fn apply_policy(
+        &self,
+        policy: Arc<vantage_policy::Policy>,
+        text: Option<String>,
+    ) -> Result<(), crate::ConfigError> {
+        let pps = policy.effective_pps(self.router.asked_pps());
         self.handle.set_pps(pps)?;
         self.router.set_pps(pps);
         // rate.max_tasks caps the window (now and on every later `set window`).
         self.handle
-            .set_window(policy.effective_max_tasks(self.handle.window()));
+            .set_window(policy.effective_max_tasks(self.router.asked_window()));
         self.handle.set_policy(Arc::clone(&policy));
-        self.router.set_policy(policy);
-        Ok(self)
+        self.router.set_policy(policy, text);
+        Ok(())
+    }
+
+    /// Reads the policy file at `path` again and, if it parses and its do-not-probe list
+    /// loads, puts it in force with [`ControlServer::replace_policy`] (what `vantage probe`
+    /// does on `SIGHUP`). The audit counts the reload, or the failure; after a failure the
+    /// policy in force stays as it was.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read or is not a valid policy (the error names the line and key),
+    /// or its list cannot be read.
+    pub fn reload_policy(&self, path: &Path) -> Result<PolicyReload, crate::ReloadError> {
+        let old = self.router.policy().map(|p| p.canonical_hash().to_owned());
+        let loaded = std::fs::read_to_string(path)
+            .map_err(|source| vantage_policy::PolicyError::Read {
+                path: path.to_owned(),
+                source,
+            })
+            .and_then(|text| {
+                let base = path.parent().filter(|p| !p.as_os_str().is_empty());
+                let origin = format!("file {}", path.display());
+                vantage_policy::Policy::from_toml(&text, &origin, base).map(|p| (p, text))
+            });
+        let (policy, text) = match loaded {
+            Ok(l) => l,
+            Err(e) => {
+                self.handle.note_policy_reload(path, Err(e.to_string()));
+                return Err(e.into());
+            }
+        };
+        let new = policy.canonical_hash().to_owned();
+        let policy = Arc::new(policy);
+        if let Err(e) = self.replace_policy(Arc::clone(&policy), Some(text)) {
+            // Not reachable for a policy that validated (its rate is in range).
+            self.handle.note_policy_reload(path, Err(e.to_string()));
+            return Err(e.into());
+        }
+        self.handle.note_policy_reload(path, Ok(&policy));
+        Ok(PolicyReload {
+            changed: old.as_deref() != Some(new.as_str()),
+            old,
+            new,
+        })
+    }
+
+    /// A receiver that wakes on every change of the policy in force.
+    pub(crate) fn policy_changes(
+        &self,
+    ) -> tokio::sync::watch::Receiver<crate::session::PolicyState> {
+        self.router.policy_changes()
+    }
+
+    /// The policy in force and the text to publish of it.
+    pub(crate) fn policy_state(&self) -> crate::session::PolicyState {
+        self.router.policy_state()
     }
 
     /// Waits until a control client asks the probe to stop and the stop is due: at once
@@ -95,8 +182,8 @@ impl ControlServer {
         self.handle.audit(self.router.pps())
     }
 
-    /// The policy commands are judged against, if any.
-    pub fn policy(&self) -> Option<&Arc<vantage_policy::Policy>> {
+    /// The policy commands are judged against now, if any (a reload replaces it).
+    pub fn policy(&self) -> Option<Arc<vantage_policy::Policy>> {
         self.router.policy()
     }
 
@@ -192,6 +279,17 @@ impl ControlServer {
         session.feed_eof();
         wr.shutdown().await
     }
+}
+
+/// What [`ControlServer::reload_policy`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyReload {
+    /// The canonical hash of the policy before the reload, if there was one.
+    pub old: Option<String>,
+    /// The canonical hash of the policy now in force.
+    pub new: String,
+    /// Whether the hash changed (the policy is published again when it did).
+    pub changed: bool,
 }
 
 impl ControlServer {

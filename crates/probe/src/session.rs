@@ -34,8 +34,23 @@ pub(crate) struct Router {
     inner: Arc<Mutex<RouterState>>,
     pps: Arc<AtomicU32>,
     shutdown: Arc<tokio::sync::watch::Sender<Option<ShutdownMode>>>,
-    /// The VP policy every command is judged against before it reaches the prober.
-    policy: Option<Arc<vantage_policy::Policy>>,
+    /// The VP policy every command is judged against before it reaches the prober (shared
+    /// by every clone, replaced by a reload; watched by the remote link to re-publish it).
+    policy: Arc<tokio::sync::watch::Sender<PolicyState>>,
+    /// The rate the operator asked for (`--pps`, `set pps`), before the policy's ceiling.
+    asked_pps: Arc<AtomicU32>,
+    /// The window the operator asked for (`--window`, `set window`), before the ceiling.
+    asked_window: Arc<AtomicU32>,
+}
+
+/// The policy in force and what to publish of it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PolicyState {
+    /// The policy, if the probe runs with one.
+    pub(crate) policy: Option<Arc<vantage_policy::Policy>>,
+    /// The text of the file it was reloaded from (`None` before any reload: the text given
+    /// to the remote link at start, if any, is published).
+    pub(crate) text: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -50,6 +65,7 @@ impl Router {
     pub(crate) fn start(mut results: Results, pps: u32) -> std::io::Result<Self> {
         let router = Self {
             pps: Arc::new(AtomicU32::new(pps)),
+            asked_pps: Arc::new(AtomicU32::new(pps)),
             ..Self::default()
         };
         let r = router.clone();
@@ -112,14 +128,43 @@ impl Router {
         }
     }
 
-    /// Judges every later command against `policy` (shared by all sessions).
-    pub(crate) fn set_policy(&mut self, policy: Arc<vantage_policy::Policy>) {
-        self.policy = Some(policy);
+    /// Judges every later command against `policy` (shared by all sessions, also those
+    /// already attached); `text` is the file it was read from, for publication.
+    pub(crate) fn set_policy(&self, policy: Arc<vantage_policy::Policy>, text: Option<String>) {
+        self.policy.send_replace(PolicyState {
+            policy: Some(policy),
+            text,
+        });
     }
 
     /// The policy commands are judged against, if any.
-    pub(crate) fn policy(&self) -> Option<&Arc<vantage_policy::Policy>> {
-        self.policy.as_ref()
+    pub(crate) fn policy(&self) -> Option<Arc<vantage_policy::Policy>> {
+        self.policy.borrow().policy.clone()
+    }
+
+    /// The policy in force and its text.
+    pub(crate) fn policy_state(&self) -> PolicyState {
+        self.policy.borrow().clone()
+    }
+
+    /// A receiver told of every policy change.
+    pub(crate) fn policy_changes(&self) -> tokio::sync::watch::Receiver<PolicyState> {
+        self.policy.subscribe()
+    }
+
+    /// The rate the operator asked for, before the policy's ceiling.
+    pub(crate) fn asked_pps(&self) -> u32 {
+        self.asked_pps.load(Ordering::Relaxed)
+    }
+
+    /// The window the operator asked for, before the policy's ceiling.
+    pub(crate) fn asked_window(&self) -> u32 {
+        self.asked_window.load(Ordering::Relaxed)
+    }
+
+    /// Notes the window the operator asked for.
+    pub(crate) fn set_asked_window(&self, window: u32) {
+        self.asked_window.store(window, Ordering::Relaxed);
     }
 
     pub(crate) fn pps(&self) -> u32 {
@@ -304,20 +349,24 @@ impl Session {
                 self.reply(&Reply::Ok(OkReply::Text(text)));
             }
             Request::Set(SetItem::Pps(n)) => {
-                let ok = u32::try_from(n)
+                let asked = u32::try_from(n)
                     .ok()
+                    .filter(|&p| crate::config::check_pps(p).is_ok());
+                let ok = asked
                     .map(|p| {
                         self.router
                             .policy()
                             .map_or(p, |pol| p.min(pol.effective_pps(p)))
                     })
                     .filter(|&p| self.handle.set_pps(p).is_ok());
-                match ok {
-                    Some(p) => {
+                match (asked, ok) {
+                    (Some(a), Some(p)) => {
+                        // A reloaded policy caps what was asked, not what was granted.
+                        self.router.asked_pps.store(a, Ordering::Relaxed);
                         self.router.set_pps(p);
                         self.reply(&Reply::Ok(OkReply::Text(format!("pps {p}"))));
                     }
-                    None => self.reply(&Reply::from(Rejection::OutOfRange {
+                    _ => self.reply(&Reply::from(Rejection::OutOfRange {
                         what: "pps",
                         value: n,
                         min: 1,
@@ -328,6 +377,7 @@ impl Session {
             Request::Set(SetItem::Window(n)) => match u32::try_from(n) {
                 // The policy's rate.max_tasks is a ceiling: 0 (no limit) gets the ceiling.
                 Ok(w) => {
+                    self.router.set_asked_window(w);
                     let w = self
                         .router
                         .policy()
