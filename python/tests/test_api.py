@@ -37,6 +37,14 @@ ENUMS = {
     "ScamperSniffStop": {"NoReason": 0, "Error": 1, "LimitTime": 2, "LimitPktC": 3, "Halted": 4},
     "ScamperTracelbMethod": {"UdpDport": 1, "IcmpEcho": 2, "UdpSport": 3, "TcpSport": 4, "TcpAckSport": 5},
     "ScamperOwampSchedType": {"Fixed": 0, "Exponential": 1},
+    "ScamperOwampResult": {"NoReason": 0, "Completed": 1, "Halted": 2, "Error": 3, "NoConn": 4,
+                           "NotAccepted": 5, "NoMode": 6, "Timeout": 7},
+    "ScamperHttpEchStatus": {"NoStatus": 0, "Unknown": 1, "Failed": 2, "Success": 3, "Grease": 4,
+                             "GreaseEch": 5, "Backend": 6, "BadCall": 7, "NotTried": 8, "BadName": 9,
+                             "NotConfigured": 10, "FailedEch": 11, "FailedEchBadName": 12},
+    "ScamperHostType": {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28,
+                        "OPT": 41, "DS": 43, "SSHFP": 44, "RRSIG": 46, "NSEC": 47, "DNSKEY": 48,
+                        "SVCB": 64, "HTTPS": 65},
 }
 
 
@@ -116,3 +124,27 @@ def test_times_are_aware_utc(testdata):
     assert p.start.tzinfo is not None and p.start.utcoffset() == dt.timedelta(0)
     assert p.start == dt.datetime(2026, 11, 27, 3, 19, 57, 420040, tzinfo=dt.timezone.utc)
     assert isinstance(p.wait_timeout, dt.timedelta)
+
+
+MORECB_SCRIPT = '''
+from scamper import ScamperCtrl, ScamperInst
+
+def more(ctrl: ScamperCtrl[list[str]], inst: ScamperInst, todo: list[str]) -> None:
+    if todo:
+        ctrl.do_ping(todo.pop(), inst=inst)
+    else:
+        inst.done()
+
+ctrl: ScamperCtrl[list[str]] = ScamperCtrl(morecb=more, param=["192.0.2.1"])
+'''
+
+
+def test_ctrl_is_generic_in_param(tmp_path):
+    # python-api.md 2.1: ScamperCtrl[PT], PT the type of param (scripts annotate with it).
+    ctrl = vantage.ScamperCtrl[int](param=5)
+    assert isinstance(ctrl, scamper.ScamperCtrl) and ctrl.param == 5
+    mypy_api = pytest.importorskip("mypy.api")
+    script = tmp_path / "script.py"
+    script.write_text(MORECB_SCRIPT)
+    out, err, status = mypy_api.run(["--cache-dir", str(tmp_path / "cache"), str(script)])
+    assert status == 0, out + err

@@ -25,7 +25,7 @@ import os
 import stat
 import threading
 import weakref
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generic, Iterator, TypeVar
 
 from vantage import _native
 
@@ -40,6 +40,9 @@ __all__ = [
 ]
 
 _NO_INIT = "This class cannot be instantiated directly."
+
+#: The type of a ScamperCtrl's `param` (python-api.md 2.1: `ScamperCtrl[PT]`).
+PT = TypeVar("PT")
 _TOKEN = object()
 
 
@@ -510,19 +513,22 @@ _ALLOW_LIST = {
 }
 
 
-class ScamperCtrl:
+class ScamperCtrl(Generic[PT]):
     """The client-side controller: instances, their results, callbacks.
 
     ScamperCtrl(meta=False, morecb=None, eofcb=None, param=None, unix=None,
     remote=None, remote_dir=None, mux=None, outfile=None)
+
+    Generic in the type of `param` (`ScamperCtrl[PT]`), which is the third
+    argument of `morecb` and `eofcb`.
     """
 
     def __init__(
         self,
         meta: bool = False,
-        morecb: Callable[..., Any] | None = None,
-        eofcb: Callable[..., Any] | None = None,
-        param: Any = None,
+        morecb: Callable[[ScamperCtrl[PT], ScamperInst, PT], Any] | None = None,
+        eofcb: Callable[[ScamperCtrl[PT], ScamperInst, PT], Any] | None = None,
+        param: PT | None = None,
         unix: str | None = None,
         remote: str | None = None,
         remote_dir: str | None = None,
