@@ -528,7 +528,7 @@ class ScamperCtrl(Generic[PT]):
         meta: bool = False,
         morecb: Callable[[ScamperCtrl[PT], ScamperInst, PT], Any] | None = None,
         eofcb: Callable[[ScamperCtrl[PT], ScamperInst, PT], Any] | None = None,
-        param: PT | None = None,
+        param: PT = None,  # type: ignore[assignment]  # PT is None when omitted
         unix: str | None = None,
         remote: str | None = None,
         remote_dir: str | None = None,
@@ -1341,13 +1341,13 @@ class AsyncCtrl:
         meta: bool = False,
         outfile: Any = None,
     ) -> None:
-        self._ctrl = ScamperCtrl(meta=meta, unix=unix, mux=mux, outfile=outfile)
+        self._ctrl: ScamperCtrl[Any] = ScamperCtrl(meta=meta, unix=unix, mux=mux, outfile=outfile)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._by_vp: dict[ScamperVp, ScamperInst] = {}
         self._changed = asyncio.Event()
 
     @property
-    def ctrl(self) -> ScamperCtrl:
+    def ctrl(self) -> ScamperCtrl[Any]:
         """The underlying ScamperCtrl (do not poll it while the loop runs)."""
         return self._ctrl
 
