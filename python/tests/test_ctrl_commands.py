@@ -210,3 +210,37 @@ def test_missing_mux_socket_names_the_path(tmp_path) -> None:
 def test_missing_control_socket_is_a_runtime_error(tmp_path) -> None:
     with pytest.raises(RuntimeError):
         ScamperCtrl(unix=str(tmp_path / "no-such-socket"))
+
+
+def events(chan: FakeChan, evs: list) -> None:
+    """The chan hands out `evs` at the next pump, then nothing."""
+    pending = list(evs)
+
+    def ev(inst, limit=4096):
+        out = pending[:]
+        pending.clear()
+        return out
+
+    chan.events = ev
+
+
+def test_eofcb_error_on_delivery_leaves_poll_and_keeps_the_result():
+    # python-api.md 1.8: an eofcb exception raised while poll() dequeues the
+    # instance's last result leaves poll() (kept quirk); the result is not lost.
+    ctrl, (chan,) = ctrl_with()
+    (inst,) = ctrl.instances()
+    calls = []
+
+    def eofcb(c, i, p):
+        calls.append(i)
+        raise KeyError("eofcb failed")
+
+    ctrl.eofcb = eofcb
+    ctrl.do_ping("192.0.2.1")
+    events(chan, [("accepted", 1, 5), ("result", 1, 5, "R1", False),
+                  ("ended", "finished", "finished after done")])
+    with pytest.raises(KeyError):
+        ctrl.poll(timeout=0)
+    assert calls == [inst] and not ctrl.is_done()
+    assert ctrl.poll(timeout=0) == "R1"
+    assert ctrl.is_done() and ctrl.poll(timeout=0) is None and calls == [inst]

@@ -792,8 +792,13 @@ class ScamperCtrl(Generic[PT]):
                 if inst._eofcb_due and inst._resultc == 0:
                     inst._eofcb_due = False
                     if self.eofcb is not None:
-                        # [quirk, kept] an eofcb exception here leaves poll().
-                        self.eofcb(self, inst, self.param)
+                        # [quirk, kept] an eofcb exception here leaves poll();
+                        # the object stays queued for the next call.
+                        try:
+                            self.eofcb(self, inst, self.param)
+                        except BaseException:
+                            self._results.appendleft((None, obj))
+                            raise
             return obj
         return _TOKEN
 
