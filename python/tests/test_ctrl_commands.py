@@ -244,3 +244,21 @@ def test_eofcb_error_on_delivery_leaves_poll_and_keeps_the_result():
     assert calls == [inst] and not ctrl.is_done()
     assert ctrl.poll(timeout=0) == "R1"
     assert ctrl.is_done() and ctrl.poll(timeout=0) is None and calls == [inst]
+
+
+def test_halt_of_a_finished_task_sends_nothing():
+    # python-api.md 2.4: halt() stops a running measurement; once its result
+    # (or refusal) is in there is nothing to stop, and no "halt" goes out
+    # (the probe would refuse it, and a refusal is followed by a MORE).
+    ctrl, (chan,) = ctrl_with()
+    done = ctrl.do_ping("192.0.2.1")
+    refused = ctrl.do_ping("192.0.2.2")
+    running = ctrl.do_ping("192.0.2.3")
+    events(chan, [("accepted", 1, 5), ("result", 1, 5, "R1", False),
+                  ("failed", 2, None, "rejected", None, "no"), ("accepted", 3, 7)])
+    assert list(ctrl.responses(timeout=0)) == ["R1"]
+    done.halt()
+    refused.halt()
+    assert chan.halted == []
+    running.halt()
+    assert chan.halted == [7]

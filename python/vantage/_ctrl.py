@@ -312,6 +312,8 @@ class ScamperTask:
         inst = self._inst
         if inst is None or inst._eof or inst._removed:
             return
+        if inst._tasks.get(self._ticket) is not self:
+            return  # finished (result or error): nothing left to stop
         if self._id is None:
             self._halt = True
         else:
