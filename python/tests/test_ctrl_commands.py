@@ -262,3 +262,44 @@ def test_halt_of_a_finished_task_sends_nothing():
     assert chan.halted == []
     running.halt()
     assert chan.halted == [7]
+
+
+def test_meta_objects_only_with_meta():
+    # python-api.md 1.5 (6): list/cycle records reach the user only with meta=True.
+    for meta in (False, True):
+        ctrl = ScamperCtrl(meta=meta)
+        chan = FakeChan()
+        inst = ctrl._add_inst(chan, "vp0", "vp0", None)
+        events(chan, [("meta", "LIST"), ("result", None, 5, "R1", False)])
+        got = [ctrl.poll(timeout=0), ctrl.poll(timeout=0)]
+        assert got == (["LIST", "R1"] if meta else ["R1", None]) and inst.resultc == 0
+
+
+def test_callback_errors_are_queued_and_raised_by_poll():
+    # python-api.md 1.8: an exception in morecb/eofcb called from the I/O layer
+    # is queued; poll() raises it (before any result), responses() does not,
+    # exceptions() hands it out. eofcb runs once, at EOF when nothing is queued.
+    ctrl, (chan,) = ctrl_with()
+    (inst,) = ctrl.instances()
+    seen = []
+
+    def morecb(c, i, p):
+        seen.append(("more", i, p))
+        raise ValueError("morecb failed")
+
+    def eofcb(c, i, p):
+        seen.append(("eof", i, p))
+        raise LookupError("eofcb failed")
+
+    ctrl.morecb, ctrl.eofcb, ctrl.param = morecb, eofcb, "P"
+    ctrl.do_ping("192.0.2.1")
+    events(chan, [("more",), ("accepted", 1, 5), ("result", 1, 5, "R1", False)])
+    with pytest.raises(ValueError, match="morecb failed"):
+        ctrl.poll(timeout=0)
+    assert ctrl.poll(timeout=0) == "R1"
+    events(chan, [("more",), ("ended", "finished", "finished after done")])
+    assert list(ctrl.responses(timeout=0)) == []
+    assert seen == [("more", inst, "P"), ("more", inst, "P"), ("eof", inst, "P")]
+    assert [str(e) for e in ctrl.exceptions()] == ["morecb failed", "eofcb failed"]
+    assert ctrl.is_done() and ctrl.poll() is None and inst.is_eof() and ctrl.instc == 0
+    assert len(seen) == 3
