@@ -9,6 +9,11 @@
 //!   ping and after a refused command, which is counted under its rule;
 //! - SIGHUP sent to the `vantage probe` process reloads the do-not-probe list: a destination
 //!   added to it is refused afterwards, naming the rule;
+//! - SIGHUP also reloads the whole policy file: a rewrite denying the target host makes the
+//!   next ping refused naming the rule while the target receives no echo request (its own
+//!   ICMP counters), the log says `policy reloaded from FILE: hash OLD -> NEW`, and a
+//!   malformed rewrite keeps the old policy (the target is pinged again), is logged with its
+//!   line and key, and is counted in the status file;
 //! - a malformed policy file stops the probe at start with an error naming the line and the
 //!   key, a non-zero exit status, and nothing listening.
 //!
@@ -510,6 +515,104 @@ fn sighup_to_the_probe_reloads_the_do_not_probe_list() {
     site.status_when("the new refusal counted", |v| {
         count(v, "refused_commands", "do_not_probe.file") == 2
     });
+}
+
+/// The echo requests the node `node` has received (`Icmp: InEchos` of its namespace).
+fn echoes_received(site: &Site, node: &str) -> u64 {
+    let out = site.topo.exec(node, &["cat", "/proc/net/snmp"]).unwrap();
+    let mut icmp = out.stdout.lines().filter(|l| l.starts_with("Icmp: "));
+    let (names, values) = (icmp.next().unwrap(), icmp.next().unwrap());
+    let at = names
+        .split_whitespace()
+        .position(|n| n == "InEchos")
+        .unwrap();
+    values.split_whitespace().nth(at).unwrap().parse().unwrap()
+}
+
+#[test]
+fn sighup_reloads_the_whole_policy_and_a_bad_file_keeps_the_old_one() {
+    if !can_run() {
+        return;
+    }
+    let mut site = Site::new();
+    let client = site.start_with_policy("127.0.0.2/32\n", &["--user", "nobody"]);
+    let target = site.target();
+    let ping_target = format!("ping -c 1 {target}");
+    ping(&client, &ping_target, 1);
+    assert_eq!(echoes_received(&site, "t"), 1);
+    let first = site.status_when("a first status", |v| v["policy"]["sha256"].is_string());
+    let old_hash = first["policy"]["sha256"].as_str().unwrap().to_owned();
+    let pid = site.pid().to_string();
+    let hup = || {
+        let out = Command::new("kill").args(["-HUP", &pid]).output().unwrap();
+        assert!(out.status.success(), "kill -HUP: {}", text(&out.stderr));
+    };
+
+    // A malformed rewrite: logged with line and key, counted, the old policy kept.
+    let policy = site.path("policy.toml");
+    let good = std::fs::read_to_string(&policy).unwrap();
+    std::fs::write(
+        &policy,
+        good.replace("types = [\"ping\"]", "types = \"ping\""),
+    )
+    .unwrap();
+    hup();
+    eventually("the failed reload is logged", || {
+        site.log().contains("keeping the old policy")
+    });
+    let log = site.log();
+    assert!(
+        log.contains("line 2") && log.contains("key measurements.types"),
+        "{log}"
+    );
+    let st = site.status_when("the failed reload counted", |v| {
+        v["policy"]["policy_reload_errors"] == 1
+    });
+    assert_eq!(
+        st["policy"]["sha256"].as_str(),
+        Some(old_hash.as_str()),
+        "{st:#}"
+    );
+    assert!(
+        st["policy"]["last_policy_reload_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("line 2")),
+        "{st:#}"
+    );
+    ping(&client, &ping_target, 1);
+    assert_eq!(echoes_received(&site, "t"), 2);
+
+    // The target's address denied: refused at once, nothing reaches it.
+    std::fs::write(
+        &policy,
+        good.replace(
+            "deny = [\"127.0.0.66\"]",
+            &format!("deny = [\"{target}/32\"]"),
+        ),
+    )
+    .unwrap();
+    hup();
+    eventually("the reload is logged", || {
+        site.log().contains(&format!(
+            "policy reloaded from {}: hash {old_hash} -> ",
+            policy.display()
+        ))
+    });
+    let err = refused(&client, &ping_target, "destinations.deny");
+    assert!(err.contains(&format!("denied prefix {target}/32")), "{err}");
+    ping(&client, "ping -c 1 127.0.0.3", 1);
+    assert_eq!(echoes_received(&site, "t"), 2, "a ping reached the target");
+    let st = site.status_when("the reload counted", |v| v["policy"]["policy_reloads"] == 1);
+    assert_ne!(
+        st["policy"]["sha256"].as_str(),
+        Some(old_hash.as_str()),
+        "{st:#}"
+    );
+    assert_eq!(st["policy"]["policy_reload_errors"], 1, "{st:#}");
+    assert!(
+        site.probe.as_mut().unwrap().try_wait().unwrap().is_none(),
+        "SIGHUP stopped the probe"
+    );
 }
 
 #[test]
