@@ -303,3 +303,45 @@ def test_callback_errors_are_queued_and_raised_by_poll():
     assert [str(e) for e in ctrl.exceptions()] == ["morecb failed", "eofcb failed"]
     assert ctrl.is_done() and ctrl.poll() is None and inst.is_eof() and ctrl.instc == 0
     assert len(seen) == 3
+
+
+SIGNATURES = {
+    # python-api.md 2.1, 3.2-3.5: parameter names, positional order and defaults.
+    "__init__": "meta=False morecb=None eofcb=None param=None unix=None remote=None "
+                "remote_dir=None mux=None outfile=None",
+    "do_ping": "dst tcp_ack=None tcp_seq=None tcp_mss=None attempts=None icmp_id=None "
+               "icmp_seq=None icmp_sum=None dport=None sport=None wait_probe=None ttl=None "
+               "mtu=None stop_count=None method=None payload=None rtr=None ip_rr=None "
+               "ip_ts=None dltx=None size=None src=None wait_timeout=None tos=None "
+               "userid=None inst=None sync=False",
+    "do_trace": "dst confidence=None dport=None icmp_id=None icmp_sum=None firsthop=None "
+                "gaplimit=None loops=None hoplimit=None pmtud=None squeries=None ptr=None "
+                "payload=None method=None attempts=None all_attempts=None rtr=None sport=None "
+                "src=None tos=None wait_timeout=None wait_probe=None userid=None inst=None "
+                "sync=False",
+    "do_tracelb": "dst confidence=None dport=None firsthop=None gaplimit=None method=None "
+                  "attempts=None ptr=None rtr=None sport=None tos=None wait_timeout=None "
+                  "wait_probe=None userid=None inst=None sync=False",
+    "do_dns": "qname server=None qclass=None qtype=None mqtypes=None attempts=None rd=None "
+              "wait_timeout=None tcp=None nsid=None ecs=None userid=None inst=None sync=False",
+    "do_http": "dst url headers=None insecure=False limit_time=None ech_grease=False "
+               "ech_config_list=None userid=None inst=None sync=False",
+    "do_udpprobe": "dst dport payload attempts=None src=None stop_count=None userid=None "
+                   "inst=None sync=False",
+    "poll": "timeout=None until=None",
+    "responses": "timeout=None until=None",
+    "add_inet": "port addr=None",
+}
+
+
+@pytest.mark.parametrize("name,spec", SIGNATURES.items())
+def test_signatures_match_the_spec(name, spec):
+    import inspect
+
+    params = list(inspect.signature(getattr(ScamperCtrl, name)).parameters.values())[1:]
+    got = " ".join(
+        p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}"
+        for p in params
+    )
+    assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params)
+    assert got == spec
