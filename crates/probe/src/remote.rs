@@ -247,9 +247,10 @@ pub async fn run_remote(server: ControlServer, cfg: RemoteConfig) -> Result<(), 
 }
 
 /// [`run_remote`] with [`RemoteOptions`]. When the server has a policy, it is
-/// published to the controller at the start of every new session (a Vantage
-/// extension of the remote protocol that only a Vantage controller reads; see
-/// docs/controller.md). A link silent for `timers.silence` is dropped and
+/// published to the controller at the start of every new session, and again
+/// whenever a reload ([`ControlServer::reload_policy`]) changed it (also one made
+/// while the link was down, once the session resumes): a Vantage extension of the
+/// remote protocol that only a Vantage controller reads; see docs/controller.md. A link silent for `timers.silence` is dropped and
 /// dialled again at once, resuming the session.
 pub async fn run_remote_with(
     server: ControlServer,
