@@ -279,3 +279,61 @@ fn unreachable_vp_departs_after_silence_and_grace() {
         }));
     eprintln!("departed {:?} after the path went dark", started.elapsed());
 }
+
+#[test]
+fn a_policy_reloaded_while_the_link_is_dark_reaches_mux_clients_after_the_resume() {
+    if skip_without_raw() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let (addr, mux) = controller(&rt, dir.path(), Duration::from_secs(30));
+    let proxy = Proxy::start(&rt, addr);
+    let path = dir.path().join("policy.toml");
+    std::fs::write(&path, POLICY).unwrap();
+    let (handle, results, _t) = Prober::spawn(ProberConfig::with_pps(200)).unwrap();
+    let server = ControlServer::new(handle, results, 200)
+        .unwrap()
+        .with_policy(Arc::new(Policy::load(&path).unwrap()))
+        .unwrap();
+    let cfg = RemoteConfig {
+        server: proxy.addr.to_string(),
+        name: Some("vp-dark.test".to_owned()),
+        tls: None,
+    };
+    let opts = RemoteOptions {
+        timers: FAST,
+        policy_text: Some(POLICY.to_owned()),
+        keep_policy_private: false,
+    };
+    let s = server.clone();
+    rt.spawn(async move { vantage_probe::run_remote_with(s, cfg, opts).await });
+    let client = MuxClient::connect(&mux).unwrap();
+    let old = server.policy().unwrap().canonical_hash().to_owned();
+    let listed = |hash: &str| {
+        let _ = client.next_vp_event(Some(Duration::from_millis(50)));
+        client
+            .find_vp("vp-dark.test")
+            .is_some_and(|v| v.policy_hash.as_deref() == Some(hash))
+    };
+    common::eventually("the first publication", || listed(&old));
+
+    // The path goes dark; the policy is reloaded; the probe notices the silence, dials
+    // again and resumes; the new policy reaches the mux client.
+    let connections = proxy.connections();
+    proxy.hole_current();
+    let text = POLICY.replace("pps = 100", "pps = 50");
+    std::fs::write(&path, &text).unwrap();
+    let r = server.reload_policy(&path).unwrap();
+    assert!(r.changed, "{r:?}");
+    common::eventually("the new hash after the resume", || listed(&r.new));
+    assert!(proxy.connections() > connections, "the probe dialled again");
+    let vp = client.find_vp("vp-dark.test").unwrap();
+    assert_eq!(vp.policy.as_deref(), Some(text.as_str()));
+    while let Some(ev) = client.poll_vp_event() {
+        assert!(
+            !matches!(ev, VpEvent::Departed { .. }),
+            "the VP departed: {ev:?}"
+        );
+    }
+}
