@@ -345,3 +345,17 @@ def test_signatures_match_the_spec(name, spec):
     )
     assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params)
     assert got == spec
+
+
+def test_sync_wait_ends_when_the_connection_is_closed_here():
+    # python-api.md 1.7 (a), Appendix B3: a sync=True wait ends with
+    # ScamperInstError when its instance ends, whatever the reason, also when
+    # this side closed the connection (no exception is queued for others).
+    ctrl, (chan,) = ctrl_with()
+    ctrl.sync_timeout = 5  # before the fix: ends here instead of hanging
+    chan.events = lambda i, limit=4096: (
+        [("accepted", 1, 5), ("failed", 1, 5, "ended", "closed_by_client", "closed by this client"),
+         ("ended", "closed_by_client", "closed by this client")] if chan.sent else [])
+    with pytest.raises(ScamperInstError, match="got fatal from vp0: closed by this client"):
+        ctrl.do_ping("192.0.2.1", sync=True)
+    assert list(ctrl.exceptions()) == [] and ctrl.instc == 0

@@ -763,6 +763,10 @@ class ScamperCtrl(Generic[PT]):
             elif fkind == "undecodable":
                 exc = RuntimeError(msg)
             elif end == "closed_by_client":
+                # This side closed the connection: nothing to report, except
+                # to a sync=True wait, which must not hang (Appendix B3).
+                if task is not None and task._waiter is not None:
+                    task._waiter(None, ScamperInstError(f"got fatal from {inst.name}: {msg}", inst))
                 return
             else:
                 exc = ScamperInstError(f"got fatal from {inst.name}: {msg}", inst)
