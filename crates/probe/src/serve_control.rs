@@ -305,3 +305,54 @@ impl ControlServer {
         Session::attached(self.handle.clone(), self.router.clone(), name, monitor)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Prober, ProberConfig};
+
+    fn policy(pps: u32, max_tasks: u32) -> Arc<vantage_policy::Policy> {
+        let text = format!("[rate]\npps = {pps}\nmax_tasks = {max_tasks}\n");
+        Arc::new(vantage_policy::Policy::from_toml(&text, "text", None).unwrap())
+    }
+
+    fn replies(s: &mut Session, input: &str) -> String {
+        s.feed(input.as_bytes());
+        String::from_utf8(s.take_output()).unwrap()
+    }
+
+    /// A reloaded policy caps what the operator asked for (`--pps`, `set pps`, `--window`,
+    /// `set window`), not what an earlier policy granted: a lower ceiling lowers the rate,
+    /// a higher one gives back at most what was asked.
+    #[test]
+    fn reloaded_ceilings_cap_what_was_asked() {
+        let (_prober, handle, results) = Prober::new(ProberConfig::with_pps(1000)).unwrap();
+        handle.set_window(6);
+        let server = ControlServer::new(handle.clone(), results, 1000)
+            .unwrap()
+            .with_policy(policy(500, 4))
+            .unwrap();
+        assert_eq!((server.audit().pps, handle.window()), (500, 4));
+        server.replace_policy(policy(2000, 10), None).unwrap();
+        assert_eq!((server.audit().pps, handle.window()), (1000, 6));
+
+        let (mut s, _rx) = Session::new(handle.clone(), server.router.clone(), "t:0".into());
+        assert_eq!(replies(&mut s, "set pps 800\n"), "OK pps 800\n");
+        assert_eq!(replies(&mut s, "set window 8\n"), "OK window 8\n");
+        server.replace_policy(policy(100, 2), None).unwrap();
+        assert_eq!((server.audit().pps, handle.window()), (100, 2));
+        assert_eq!(replies(&mut s, "get pps\n"), "OK pps 100\n");
+        // Asking more than the ceiling gets the ceiling, and is remembered as asked.
+        assert_eq!(replies(&mut s, "set pps 900\n"), "OK pps 100\n");
+        server.replace_policy(policy(5000, 50), None).unwrap();
+        assert_eq!((server.audit().pps, handle.window()), (900, 8));
+        // A refused `set pps` changes nothing.
+        assert!(replies(&mut s, "set pps 0\n").starts_with("ERR pps: 0 out of range"));
+        server.replace_policy(policy(5000, 50), None).unwrap();
+        assert_eq!(server.audit().pps, 900);
+        assert_eq!(
+            server.policy().unwrap().canonical_hash(),
+            policy(5000, 50).canonical_hash()
+        );
+    }
+}
