@@ -115,6 +115,10 @@ def test_write_errors(testdata, tmp_path):
     r.close()
     with pytest.raises(ValueError, match="I/O operation on closed file"):
         r.read()
+    for f in (w, r):  # python-api.md 4.7: any operation on a closed file, `with` too
+        with pytest.raises(ValueError, match="I/O operation on closed file"):
+            with f:
+                pass
     with pytest.raises(ValueError, match="invalid mode"):
         ScamperFile(str(tmp_path / "y"), "a")
     with pytest.raises(ValueError):

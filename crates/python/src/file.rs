@@ -455,8 +455,11 @@ impl ScamperFile {
         self.read_one(py, || PyValueError::new_err("not readable"))
     }
 
-    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
+    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        if matches!(*slf.get().lock(slf.py())?, State::Closed) {
+            return Err(closed());
+        }
+        Ok(slf)
     }
 
     #[pyo3(signature = (*_args))]
