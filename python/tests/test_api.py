@@ -24,7 +24,7 @@ NOT_CONSTRUCTIBLE = RESULT_CLASSES + [
     "ScamperHostRR", "ScamperHostMX", "ScamperHostSOA", "ScamperHostTXT", "ScamperHostOPT",
     "ScamperHostOPTElem", "ScamperHostSVCB", "ScamperHostSVCBParam", "ScamperHttpBuf",
     "ScamperUdpprobeProbe", "ScamperUdpprobeReply", "ScamperSniffPkt", "ScamperDealiasProbe",
-    "ScamperDealiasReply",
+    "ScamperDealiasReply", "ScamperHostQuery",
 ]
 ENUMS = {
     "ScamperPingStop": {"NoReason": 0, "Completed": 1, "Error": 2, "Halted": 3, "InProgress": 4},
@@ -148,3 +148,13 @@ def test_ctrl_is_generic_in_param(tmp_path):
     script.write_text(MORECB_SCRIPT)
     out, err, status = mypy_api.run(["--cache-dir", str(tmp_path / "cache"), str(script)])
     assert status == 0, out + err
+
+
+def test_host_query_class():
+    # python-api.md 4.3: ScamperHostQuery exists (exported, not constructible)
+    # with the per-query members; the reference offers no way to list them.
+    members = ("tx rx rtt rcode_num rcode extended_rcode_num extended_rcode flags id ancount "
+               "an nscount ns arcount ar udpsize edns_version edns_do").split()
+    assert [m for m in members if not hasattr(scamper.ScamperHostQuery, m)] == []
+    for m in ("an", "ns", "ar"):
+        assert callable(getattr(scamper.ScamperHostQuery, m))

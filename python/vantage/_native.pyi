@@ -20,7 +20,7 @@ from vantage._enums import (
 from os import PathLike
 from typing import Any, SupportsFloat, SupportsIndex, final
 
-__all__ = ["ScamperAddr", "ScamperCycle", "ScamperDealias", "ScamperDealiasMidardiscRound", "ScamperDealiasProbe", "ScamperDealiasProbedef", "ScamperDealiasReply", "ScamperFile", "ScamperHost", "ScamperHostMX", "ScamperHostOPT", "ScamperHostOPTElem", "ScamperHostRR", "ScamperHostSOA", "ScamperHostSVCB", "ScamperHostSVCBParam", "ScamperHostTXT", "ScamperHttp", "ScamperHttpBuf", "ScamperIcmpExt", "ScamperIcmpExts", "ScamperIcmpMplsLabelStackEntry", "ScamperList", "ScamperNeighbourdisc", "ScamperOwamp", "ScamperPing", "ScamperPingReply", "ScamperPingReplyIPTS", "ScamperPingReplyIter", "ScamperSniff", "ScamperSniffPkt", "ScamperSting", "ScamperTbit", "ScamperTrace", "ScamperTraceHop", "ScamperTracePmtud", "ScamperTracePmtudNote", "ScamperTracelb", "ScamperTracelbLink", "ScamperTracelbNode", "ScamperTracelbProbe", "ScamperTracelbProbeset", "ScamperTracelbReply", "ScamperUdpprobe", "ScamperUdpprobeProbe", "ScamperUdpprobeReply", "_Chan", "_Hub", "_Mux"]
+__all__ = ["ScamperAddr", "ScamperCycle", "ScamperDealias", "ScamperDealiasMidardiscRound", "ScamperDealiasProbe", "ScamperDealiasProbedef", "ScamperDealiasReply", "ScamperFile", "ScamperHost", "ScamperHostMX", "ScamperHostOPT", "ScamperHostOPTElem", "ScamperHostQuery", "ScamperHostRR", "ScamperHostSOA", "ScamperHostSVCB", "ScamperHostSVCBParam", "ScamperHostTXT", "ScamperHttp", "ScamperHttpBuf", "ScamperIcmpExt", "ScamperIcmpExts", "ScamperIcmpMplsLabelStackEntry", "ScamperList", "ScamperNeighbourdisc", "ScamperOwamp", "ScamperPing", "ScamperPingReply", "ScamperPingReplyIPTS", "ScamperPingReplyIter", "ScamperSniff", "ScamperSniffPkt", "ScamperSting", "ScamperTbit", "ScamperTrace", "ScamperTraceHop", "ScamperTracePmtud", "ScamperTracePmtudNote", "ScamperTracelb", "ScamperTracelbLink", "ScamperTracelbNode", "ScamperTracelbProbe", "ScamperTracelbProbeset", "ScamperTracelbReply", "ScamperUdpprobe", "ScamperUdpprobeProbe", "ScamperUdpprobeReply", "_Chan", "_Hub", "_Mux"]
 
 @final
 class ScamperAddr:
@@ -815,6 +815,103 @@ class ScamperHostOPTElem:
     def data(self, /) -> bytes:
         """
         The option data.
+        """
+
+@final
+class ScamperHostQuery:
+    """
+    One query attempt of a DNS measurement, with its response. `ScamperHost`'s
+    per-response properties are those of its first attempt that got a
+    response; as in the reference there is no public way to list the attempts.
+    """
+    def __new__(cls, /, *_args, **_kwargs) -> ScamperHostQuery: ...
+    def an(self, /, i: SupportsIndex) -> ScamperHostRR | None:
+        """
+        Answer record `i`, or `None`.
+        """
+    @property
+    def ancount(self, /) -> int:
+        """
+        Records in the answer section.
+        """
+    def ar(self, /, i: SupportsIndex) -> ScamperHostRR | None:
+        """
+        Additional record `i`, or `None`.
+        """
+    @property
+    def arcount(self, /) -> int:
+        """
+        Records in the additional section.
+        """
+    @property
+    def edns_do(self, /) -> bool | None:
+        """
+        The responder's EDNS DO bit, if it sent an OPT record.
+        """
+    @property
+    def edns_version(self, /) -> int | None:
+        """
+        The responder's EDNS version, if it sent an OPT record.
+        """
+    @property
+    def extended_rcode(self, /) -> str:
+        """
+        The extended response code mnemonic.
+        """
+    @property
+    def extended_rcode_num(self, /) -> int:
+        """
+        The response code with the OPT record's extended bits.
+        """
+    @property
+    def flags(self, /) -> int:
+        """
+        The response's header flags as warts packs them (AA 0x40, TC 0x20,
+        RD 0x10, RA 0x08, Z 0x04, AD 0x02, CD 0x01).
+        """
+    @property
+    def id(self, /) -> int:
+        """
+        The DNS message id.
+        """
+    def ns(self, /, i: SupportsIndex) -> ScamperHostRR | None:
+        """
+        Authority record `i`, or `None`.
+        """
+    @property
+    def nscount(self, /) -> int:
+        """
+        Records in the authority section.
+        """
+    @property
+    def rcode(self, /) -> str:
+        """
+        The response code mnemonic (`NoError`, `NXDomain`, ...).
+        """
+    @property
+    def rcode_num(self, /) -> int:
+        """
+        The response code number.
+        """
+    @property
+    def rtt(self, /) -> datetime.timedelta | None:
+        """
+        Time from query to response (`None` without a response).
+        """
+    @property
+    def rx(self, /) -> datetime.datetime | None:
+        """
+        When its response arrived (`None` without a response).
+        """
+    @property
+    def tx(self, /) -> datetime.datetime:
+        """
+        When the query was sent.
+        """
+    @property
+    def udpsize(self, /) -> int | None:
+        """
+        The responder's EDNS UDP payload size, if it sent an OPT record.
         """
 
 @final

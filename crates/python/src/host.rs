@@ -188,79 +188,79 @@ result_class! {
         /// The response code number.
         #[getter]
         fn rcode_num(&self) -> Option<u8> {
-            self.q().map(|q| q.rcode)
+            self.query().map(|q| q.rcode_num())
         }
 
         /// The response code mnemonic (`NoError`, `NXDomain`, ...).
         #[getter]
         fn rcode(&self) -> Option<String> {
-            self.q().map(|q| rcode_name(u16::from(q.rcode)))
+            self.query().map(|q| q.rcode())
         }
 
         /// The response code with the OPT record's extended bits.
         #[getter]
         fn extended_rcode_num(&self) -> Option<u16> {
-            self.q().map(extended_rcode)
+            self.query().map(|q| q.extended_rcode_num())
         }
 
         /// The extended response code mnemonic.
         #[getter]
         fn extended_rcode(&self) -> Option<String> {
-            self.q().map(|q| rcode_name(extended_rcode(q)))
+            self.query().map(|q| q.extended_rcode())
         }
 
         /// When the answered query was sent.
         #[getter]
         fn tx<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-            self.q().map(|q| conv::datetime(py, q.tx)).transpose()
+            self.query().map(|q| q.tx(py)).transpose()
         }
 
         /// When its response arrived.
         #[getter]
         fn rx<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-            self.q().map(|q| conv::datetime(py, q.rx)).transpose()
+            Ok(self.query().map(|q| q.rx(py)).transpose()?.flatten())
         }
 
         /// Time from query to response.
         #[getter]
         fn rtt<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-            self.q().and_then(HostQuery::rtt).map(|d| conv::delta(py, d)).transpose()
+            Ok(self.query().map(|q| q.rtt(py)).transpose()?.flatten())
         }
 
         /// The responder's EDNS UDP payload size, if it sent an OPT record.
         #[getter]
         fn udpsize(&self) -> Option<u16> {
-            self.q().and_then(opt_of).map(|o| o.class)
+            self.query().and_then(|q| q.udpsize())
         }
 
         /// The responder's EDNS version, if it sent an OPT record.
         #[getter]
         fn edns_version(&self) -> Option<u8> {
-            self.q().and_then(opt_of).map(|o| ((o.ttl >> 16) & 0xff) as u8)
+            self.query().and_then(|q| q.edns_version())
         }
 
         /// The responder's EDNS DO bit, if it sent an OPT record.
         #[getter]
         fn edns_do(&self) -> Option<bool> {
-            self.q().and_then(opt_of).map(|o| o.ttl & 0x8000 != 0)
+            self.query().and_then(|q| q.edns_do())
         }
 
         /// Records in the answer section.
         #[getter]
         fn ancount(&self) -> usize {
-            self.q().map_or(0, |q| q.an.len())
+            self.query().map_or(0, |q| q.ancount())
         }
 
         /// Records in the authority section.
         #[getter]
         fn nscount(&self) -> usize {
-            self.q().map_or(0, |q| q.ns.len())
+            self.query().map_or(0, |q| q.nscount())
         }
 
         /// Records in the additional section.
         #[getter]
         fn arcount(&self) -> usize {
-            self.q().map_or(0, |q| q.ar.len())
+            self.query().map_or(0, |q| q.arcount())
         }
 
         /// The answer records, optionally only class-IN records of the named types.
@@ -284,17 +284,17 @@ result_class! {
 
         /// Answer record `i`, or `None`.
         fn an(&self, i: usize) -> Option<ScamperHostRR> {
-            self.rr(Section::An, i)
+            self.query()?.an(i)
         }
 
         /// Authority record `i`, or `None`.
         fn ns(&self, i: usize) -> Option<ScamperHostRR> {
-            self.rr(Section::Ns, i)
+            self.query()?.ns(i)
         }
 
         /// Additional record `i`, or `None`.
         fn ar(&self, i: usize) -> Option<ScamperHostRR> {
-            self.rr(Section::Ar, i)
+            self.query()?.ar(i)
         }
 
         /// The distinct addresses of A and AAAA answers.
@@ -378,13 +378,11 @@ impl ScamperHost {
         self.q().into_iter().flat_map(|q| q.an.iter())
     }
 
-    fn rr(&self, s: Section, i: usize) -> Option<ScamperHostRR> {
-        let q = self.qi()?;
-        (i < section(&self.r.queries[q], s).len()).then(|| ScamperHostRR {
+    /// The first query attempt that received a response.
+    fn query(&self) -> Option<ScamperHostQuery> {
+        self.qi().map(|q| ScamperHostQuery {
             r: Arc::clone(&self.r),
             q,
-            s,
-            i,
         })
     }
 
@@ -412,6 +410,148 @@ impl ScamperHost {
             }
         }
         PyList::new(py, out)?.try_iter().map(Bound::into_any)
+    }
+}
+
+/// One query attempt of a DNS measurement, with its response. `ScamperHost`'s
+/// per-response properties are those of its first attempt that got a
+/// response; as in the reference there is no public way to list the attempts.
+#[pyclass(module = "vantage", frozen)]
+pub struct ScamperHostQuery {
+    r: Arc<Host>,
+    q: usize,
+}
+
+impl ScamperHostQuery {
+    fn x(&self) -> &HostQuery {
+        &self.r.queries[self.q]
+    }
+
+    fn rr(&self, s: Section, i: usize) -> Option<ScamperHostRR> {
+        (i < section(self.x(), s).len()).then(|| ScamperHostRR {
+            r: Arc::clone(&self.r),
+            q: self.q,
+            s,
+            i,
+        })
+    }
+}
+
+#[pymethods]
+impl ScamperHostQuery {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        Err(not_constructible())
+    }
+
+    /// When the query was sent.
+    #[getter]
+    fn tx<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        conv::datetime(py, self.x().tx)
+    }
+
+    /// When its response arrived (`None` without a response).
+    #[getter]
+    fn rx<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let q = self.x();
+        q.has_response()
+            .then(|| conv::datetime(py, q.rx))
+            .transpose()
+    }
+
+    /// Time from query to response (`None` without a response).
+    #[getter]
+    fn rtt<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.x().rtt().map(|d| conv::delta(py, d)).transpose()
+    }
+
+    /// The response code number.
+    #[getter]
+    fn rcode_num(&self) -> u8 {
+        self.x().rcode
+    }
+
+    /// The response code mnemonic (`NoError`, `NXDomain`, ...).
+    #[getter]
+    fn rcode(&self) -> String {
+        rcode_name(u16::from(self.x().rcode))
+    }
+
+    /// The response code with the OPT record's extended bits.
+    #[getter]
+    fn extended_rcode_num(&self) -> u16 {
+        extended_rcode(self.x())
+    }
+
+    /// The extended response code mnemonic.
+    #[getter]
+    fn extended_rcode(&self) -> String {
+        rcode_name(extended_rcode(self.x()))
+    }
+
+    /// The response's header flags as warts packs them (AA 0x40, TC 0x20,
+    /// RD 0x10, RA 0x08, Z 0x04, AD 0x02, CD 0x01).
+    #[getter]
+    fn flags(&self) -> u8 {
+        self.x().flags.bits()
+    }
+
+    /// The DNS message id.
+    #[getter]
+    fn id(&self) -> u16 {
+        self.x().id
+    }
+
+    /// The responder's EDNS UDP payload size, if it sent an OPT record.
+    #[getter]
+    fn udpsize(&self) -> Option<u16> {
+        opt_of(self.x()).map(|o| o.class)
+    }
+
+    /// The responder's EDNS version, if it sent an OPT record.
+    #[getter]
+    fn edns_version(&self) -> Option<u8> {
+        opt_of(self.x()).map(|o| ((o.ttl >> 16) & 0xff) as u8)
+    }
+
+    /// The responder's EDNS DO bit, if it sent an OPT record.
+    #[getter]
+    fn edns_do(&self) -> Option<bool> {
+        opt_of(self.x()).map(|o| o.ttl & 0x8000 != 0)
+    }
+
+    /// Records in the answer section.
+    #[getter]
+    fn ancount(&self) -> usize {
+        self.x().an.len()
+    }
+
+    /// Records in the authority section.
+    #[getter]
+    fn nscount(&self) -> usize {
+        self.x().ns.len()
+    }
+
+    /// Records in the additional section.
+    #[getter]
+    fn arcount(&self) -> usize {
+        self.x().ar.len()
+    }
+
+    /// Answer record `i`, or `None`.
+    fn an(&self, i: usize) -> Option<ScamperHostRR> {
+        self.rr(Section::An, i)
+    }
+
+    /// Authority record `i`, or `None`.
+    fn ns(&self, i: usize) -> Option<ScamperHostRR> {
+        self.rr(Section::Ns, i)
+    }
+
+    /// Additional record `i`, or `None`.
+    fn ar(&self, i: usize) -> Option<ScamperHostRR> {
+        self.rr(Section::Ar, i)
     }
 }
 

@@ -94,8 +94,8 @@ mod _native {
     use crate::file::ScamperFile;
     #[pymodule_export]
     use crate::host::{
-        ScamperHost, ScamperHostMX, ScamperHostOPT, ScamperHostOPTElem, ScamperHostRR,
-        ScamperHostSOA, ScamperHostSVCB, ScamperHostSVCBParam, ScamperHostTXT,
+        ScamperHost, ScamperHostMX, ScamperHostOPT, ScamperHostOPTElem, ScamperHostQuery,
+        ScamperHostRR, ScamperHostSOA, ScamperHostSVCB, ScamperHostSVCBParam, ScamperHostTXT,
     };
     #[pymodule_export]
     use crate::icmpext::{ScamperIcmpExt, ScamperIcmpExts, ScamperIcmpMplsLabelStackEntry};
