@@ -113,47 +113,80 @@ fn list_stamp(server: &ControlServer) -> Option<(PathBuf, Option<FileStamp>)> {
     Some((path, st))
 }
 
+/// What wakes a watcher: a `SIGHUP`, or the periodic look at a file.
+enum Trigger {
+    Hangup,
+    Tick,
+}
+
+/// The `SIGHUP` stream (if any) and the file-check timer (if any) of a watcher.
+struct Triggers {
+    hup: Option<tokio::signal::unix::Signal>,
+    tick: Option<tokio::time::Interval>,
+}
+
+impl Triggers {
+    fn new(
+        hup: Option<std::io::Result<tokio::signal::unix::Signal>>,
+        poll: Duration,
+    ) -> std::io::Result<Self> {
+        let tick = (!poll.is_zero()).then(|| {
+            let mut t = tokio::time::interval(poll);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            t
+        });
+        Ok(Self {
+            hup: hup.transpose()?,
+            tick,
+        })
+    }
+
+    /// The next signal or tick; never returns when there is neither.
+    async fn next(&mut self) -> Trigger {
+        loop {
+            let signal = async {
+                match self.hup.as_mut() {
+                    Some(h) => h.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let timer = async {
+                match self.tick.as_mut() {
+                    Some(t) => {
+                        t.tick().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                s = signal => match s {
+                    Some(()) => return Trigger::Hangup,
+                    None => self.hup = None, // the stream ended: no more signals
+                },
+                () = timer => return Trigger::Tick,
+            }
+        }
+    }
+}
+
 async fn watch_all(
     server: ControlServer,
     path: Option<PathBuf>,
     poll: Duration,
     hup: Option<std::io::Result<tokio::signal::unix::Signal>>,
 ) -> std::io::Result<()> {
-    let mut hup = hup.transpose()?;
+    let mut triggers = Triggers::new(hup, poll)?;
     let mut last = list_stamp(&server);
-    let mut tick = (!poll.is_zero()).then(|| {
-        let mut t = tokio::time::interval(poll);
-        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        t
-    });
     loop {
-        let signal = async {
-            match hup.as_mut() {
-                Some(h) => h.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        let timer = async {
-            match tick.as_mut() {
-                Some(t) => {
-                    t.tick().await;
-                }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            s = signal => {
-                if s.is_none() {
-                    hup = None;
-                    continue;
-                }
+        match triggers.next().await {
+            Trigger::Hangup => {
                 match &path {
                     Some(p) => reload_policy_now(&server, p, "SIGHUP"),
                     None => eprintln!("vantage probe: SIGHUP: no policy file to reload"),
                 }
                 last = list_stamp(&server);
             }
-            () = timer => {
+            Trigger::Tick => {
                 let now = list_stamp(&server);
                 if now != last {
                     // Only a change of the same list's file reloads it; a new policy naming
@@ -206,38 +239,15 @@ async fn watch(
         return Ok(());
     };
     let path = dnp.path().to_owned();
-    let mut hup = hup.transpose()?;
+    let mut triggers = Triggers::new(hup, poll)?;
     let mut last = stamp(&path);
-    let mut tick = (!poll.is_zero()).then(|| {
-        let mut t = tokio::time::interval(poll);
-        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        t
-    });
     loop {
-        let signal = async {
-            match hup.as_mut() {
-                Some(h) => h.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        let timer = async {
-            match tick.as_mut() {
-                Some(t) => {
-                    t.tick().await;
-                }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            s = signal => {
-                if s.is_none() {
-                    hup = None;
-                    continue;
-                }
+        match triggers.next().await {
+            Trigger::Hangup => {
                 last = stamp(&path);
                 reload_now(&handle, &policy, "SIGHUP");
             }
-            () = timer => {
+            Trigger::Tick => {
                 let now = stamp(&path);
                 if now != last {
                     last = now;
