@@ -17,7 +17,6 @@
 //! Their sockets' TTL / hop limit is capped at the VP policy's `options.max_ttl`.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
@@ -131,11 +130,13 @@ pub(crate) struct AppTasks {
 }
 
 impl AppTasks {
-    /// App tasks with `resolver` as the default nameserver of `host`; their packets wait
-    /// for [`AppTasks::grant`].
-    pub(crate) fn new(resolver: Option<IpAddr>) -> Self {
+    /// App tasks whose packets wait for [`AppTasks::grant`]. A `host` command that names
+    /// no server was given the prober's default nameserver when it was parsed (the
+    /// handle's context: /etc/resolv.conf at start, or `set nameserver`), so the
+    /// environment has no resolver of its own to override it with.
+    pub(crate) fn new() -> Self {
         let (permit_tx, permit_rx) = mpsc::unbounded_channel();
-        let env = AppEnv::new(ProbePacer(permit_tx)).with_resolver(resolver);
+        let env = AppEnv::new(ProbePacer(permit_tx));
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         Self {
             env: Arc::new(env),

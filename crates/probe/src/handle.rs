@@ -155,7 +155,11 @@ impl Shared {
 pub struct ProberHandle {
     tx: mpsc::UnboundedSender<Control>,
     shared: Arc<Shared>,
-    ctx: Arc<Context>,
+    /// Replaced as a whole by `set nameserver`; commands parse with a snapshot.
+    ctx: Arc<std::sync::RwLock<Arc<Context>>>,
+    /// The nameserver the host configured (/etc/resolv.conf at start): the only default
+    /// server of `host` that the policy's destination rules do not judge.
+    hosts_nameserver: Option<std::net::IpAddr>,
 }
 
 impl ProberHandle {
@@ -167,7 +171,8 @@ impl ProberHandle {
         Self {
             tx,
             shared,
-            ctx: Arc::new(ctx),
+            hosts_nameserver: ctx.nameserver,
+            ctx: Arc::new(std::sync::RwLock::new(Arc::new(ctx))),
         }
     }
 
@@ -191,7 +196,7 @@ impl ProberHandle {
     /// Parses a command line of the measurement language (`ping -c 3 192.0.2.1`) and
     /// starts it, like [`ProberHandle::submit`].
     pub fn submit_line(&self, line: &str) -> Result<TaskId, SubmitError> {
-        let command = Command::parse(line, &self.ctx)?;
+        let command = Command::parse(line, &self.context())?;
         self.submit(command)
     }
 
@@ -349,9 +354,24 @@ impl ProberHandle {
             .clone()
     }
 
-    /// The context command lines are parsed with (the prober's process id).
-    pub fn context(&self) -> &Context {
-        &self.ctx
+    /// The context command lines are parsed with now (the prober's process id, the default
+    /// nameserver of `host`).
+    pub fn context(&self) -> Arc<Context> {
+        Arc::clone(&self.ctx.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Whether `addr` is the nameserver the host itself configured (/etc/resolv.conf when
+    /// the prober started), which a `host` command may use whatever the policy's prefixes
+    /// say; one set with [`ProberHandle::set_nameserver`] is judged like any destination.
+    pub fn is_hosts_nameserver(&self, addr: std::net::IpAddr) -> bool {
+        self.hosts_nameserver == Some(addr)
+    }
+
+    /// Makes `nameserver` the server of later `host` commands that name none (`set
+    /// nameserver` on the control protocol); commands already parsed keep theirs.
+    pub fn set_nameserver(&self, nameserver: std::net::IpAddr) {
+        let mut ctx = self.ctx.write().unwrap_or_else(PoisonError::into_inner);
+        *ctx = Arc::new((**ctx).clone().with_nameserver(Some(nameserver)));
     }
 
     /// Whether the prober has stopped.

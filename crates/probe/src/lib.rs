@@ -74,7 +74,7 @@
 //! measures ping and traceroute through the engine, and DNS (`host`), HTTP(S) (`http`) and
 //! UDP probes (`udpprobe`) as `vantage-app` tasks on its runtime over ordinary sockets
 //! (their results come on the same stream; `host` without `-s` asks the first nameserver
-//! of `/etc/resolv.conf`); other commands are refused at submission. It builds and parses
+//! of `/etc/resolv.conf`, or the one `set nameserver` chose); other commands are refused at submission. It builds and parses
 //! no packets itself (that is
 //! `vantage-wire` through the engine) and makes no system calls of its own (that is
 //! `vantage-sys`). Command-line parsing lives in `vantage-cli`.

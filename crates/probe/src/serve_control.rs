@@ -321,6 +321,51 @@ mod tests {
         String::from_utf8(s.take_output()).unwrap()
     }
 
+    /// `set nameserver` under a policy: a server outside the allowed prefixes is refused
+    /// naming the rule, an allowed one becomes the default of `host`, and a `host` command
+    /// using it is judged again after a reload that denies it (no packet: the prober in
+    /// this test never runs, and the refused command never reaches it).
+    #[test]
+    fn a_nameserver_set_by_a_client_is_judged_by_the_policy() {
+        let (_prober, handle, results) = Prober::new(ProberConfig::with_pps(100)).unwrap();
+        let allow = |p: &str| {
+            let text = format!("[destinations]\nallow = [\"{p}\"]\n");
+            Arc::new(vantage_policy::Policy::from_toml(&text, "text", None).unwrap())
+        };
+        let server = ControlServer::new(handle.clone(), results, 100)
+            .unwrap()
+            .with_policy(allow("10.0.0.0/8"))
+            .unwrap();
+        let (mut s, _rx) = Session::new(handle.clone(), server.router.clone(), "t:0".into());
+        let outside: std::net::IpAddr = "192.0.2.53".parse().unwrap();
+        assert!(!handle.is_hosts_nameserver(outside));
+        let refused = replies(&mut s, "set nameserver 192.0.2.53\n");
+        assert!(
+            refused.starts_with("ERR could not set nameserver: policy: "),
+            "{refused}"
+        );
+        assert_ne!(
+            replies(&mut s, "get nameserver\n"),
+            "OK nameserver 192.0.2.53\n"
+        );
+        assert_eq!(replies(&mut s, "set nameserver 10.9.8.7\n"), "OK\n");
+        assert_eq!(
+            replies(&mut s, "get nameserver\n"),
+            "OK nameserver 10.9.8.7\n"
+        );
+        server.replace_policy(allow("172.16.0.0/12"), None).unwrap();
+        let out = replies(&mut s, "attach\nhost www.example.test\n");
+        assert!(
+            out.contains("ERR command not accepted: policy: "),
+            "the default server set earlier is now outside the policy: {out}"
+        );
+        assert!(
+            out.contains("destinations"),
+            "the rule named is a destinations rule: {out}"
+        );
+        assert_eq!(handle.stats().tasks_running, 0);
+    }
+
     /// A reloaded policy caps what the operator asked for (`--pps`, `set pps`, `--window`,
     /// `set window`), not what an earlier policy granted: a lower ceiling lowers the rate,
     /// a higher one gives back at most what was asked.

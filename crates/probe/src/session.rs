@@ -395,9 +395,19 @@ impl Session {
             Request::Set(SetItem::Command(_) | SetItem::MonitorName(_)) => {
                 self.reply(&Reply::Ok(OkReply::Plain));
             }
-            Request::Set(SetItem::Nameserver(_)) => {
-                self.reply(&Reply::from(Rejection::CouldNotSet("nameserver")));
-            }
+            Request::Set(SetItem::Nameserver(ns)) => match ns.parse::<std::net::IpAddr>() {
+                Ok(ns) => match self.judge_nameserver(ns) {
+                    Ok(()) => {
+                        self.handle.set_nameserver(ns);
+                        self.reply(&Reply::Ok(OkReply::Plain));
+                    }
+                    Err(v) => {
+                        self.handle.note_refused_command(v.rule());
+                        self.reply(&Reply::Err(format!("could not set nameserver: {v}")));
+                    }
+                },
+                Err(_) => self.reply(&Reply::from(Rejection::CouldNotSet("nameserver"))),
+            },
             Request::Shutdown(mode) => {
                 let pending = (mode != ShutdownMode::Cancel).then_some(mode);
                 self.router.shutdown.send_replace(pending);
@@ -428,16 +438,34 @@ impl Session {
         }
     }
 
+    /// A nameserver a client sets is judged by the policy's destination rules (only the one
+    /// the host configured is exempt): otherwise `set nameserver` would be a way around them.
+    fn judge_nameserver(&self, ns: std::net::IpAddr) -> Result<(), vantage_policy::Violation> {
+        match self.router.policy() {
+            Some(policy) if !self.handle.is_hosts_nameserver(ns) => policy.check_destination(ns),
+            _ => Ok(()),
+        }
+    }
+
     fn command(&mut self, text: &str) {
         let submitted = match self.router.policy() {
             None => self.handle.submit_line(text),
-            Some(policy) => vantage_command::Command::parse(text, self.handle.context())
+            Some(policy) => vantage_command::Command::parse(text, &self.handle.context())
                 .map_err(SubmitError::from)
-                .and_then(|cmd| match policy.check(&cmd) {
-                    Ok(()) => self.handle.submit(cmd),
-                    Err(v) => {
-                        self.handle.note_refused_command(v.rule());
-                        Err(SubmitError::Policy(v))
+                .and_then(|cmd| {
+                    match policy.check(&cmd).and_then(|()| match &cmd {
+                        // The default server (the policy exempts it from its prefixes) is
+                        // judged again when a client set it: a reload may have denied it since.
+                        vantage_command::Command::Host(h) if !h.server.is_given() => {
+                            self.judge_nameserver(h.server.get())
+                        }
+                        _ => Ok(()),
+                    }) {
+                        Ok(()) => self.handle.submit(cmd),
+                        Err(v) => {
+                            self.handle.note_refused_command(v.rule());
+                            Err(SubmitError::Policy(v))
+                        }
                     }
                 }),
         };
@@ -466,7 +494,7 @@ impl Session {
     /// The record of a task that never started: its command's kind and destination,
     /// stop reason `error`, and why.
     fn failed_record(&self, line: &str, e: &crate::TaskError) -> Option<Record> {
-        let command = vantage_command::Command::parse(line, self.handle.context()).ok()?;
+        let command = vantage_command::Command::parse(line, &self.handle.context()).ok()?;
         let dst = vantage_model::Addr::from(*command.probed_addresses().first()?);
         let now = vantage_model::Timestamp::now();
         match command {

@@ -113,8 +113,7 @@ impl Shell {
             burst: config.burst,
             seed: config.seed_value(),
         })?;
-        let resolver = vantage_app::env::system_resolver(std::path::Path::new("/etc/resolv.conf"));
-        let apps = AppTasks::new(resolver);
+        let apps = AppTasks::new();
         let config_window = config.window;
         let sockets = Sockets::new(
             config.recv_buffer_bytes(),

@@ -419,6 +419,22 @@ fn host_on_the_control_socket_gives_warts_data() {
         |n| format!("OK nameserver {n}"),
     );
     assert_eq!(line.trim_end(), expected);
+    // `set nameserver` makes the lab's server the default of later `host` commands.
+    let mut reader = std::io::BufReader::new(&raw);
+    for (ask, want) in [
+        (
+            "set nameserver no-such-address\n",
+            "ERR could not set nameserver".to_owned(),
+        ),
+        (&*format!("set nameserver {}\n", lab.srv4), "OK".to_owned()),
+        ("get nameserver\n", format!("OK nameserver {}", lab.srv4)),
+    ] {
+        (&raw).write_all(ask.as_bytes()).unwrap();
+        line.clear();
+        std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+        assert_eq!(line.trim_end(), want, "after {ask:?}");
+    }
+    drop(reader);
     drop(raw);
 
     let client = ControlClient::connect_unix(&path).unwrap();
@@ -447,14 +463,14 @@ fn host_on_the_control_socket_gives_warts_data() {
     );
     assert!(h.list.is_some() && h.cycle.is_some(), "{h:?}");
 
-    // The same through the client's result call.
-    chan.send(&format!("host -s {} -t NS example.test", lab.srv4))
-        .unwrap();
+    // The same through the client's result call, to the nameserver set above (no -s).
+    chan.send("host -t NS example.test").unwrap();
     let h = host_result(chan.next_result(Some(WAIT)).expect("a result"));
     assert_eq!(
         h.queries[0].an[0].data,
         Some(DnsRrData::Name("ns1.example.test".to_owned()))
     );
+    assert_eq!(h.dst.to_string(), lab.srv4.to_string());
     chan.done().unwrap();
 }
 

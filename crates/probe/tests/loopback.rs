@@ -50,7 +50,7 @@ fn bad_commands_and_settings_are_refused_at_once() {
     let e = handle.submit_line("tracelb 192.0.2.1").unwrap_err();
     assert!(matches!(e, SubmitError::Unsupported("tracelb")), "{e:?}");
     // (host, http and udpprobe run as app tasks: tests/apptasks.rs.)
-    let cmd = Command::parse("tracelb 192.0.2.1", handle.context());
+    let cmd = Command::parse("tracelb 192.0.2.1", &handle.context());
     if let Ok(cmd) = cmd {
         assert!(matches!(
             handle.submit(cmd),
