@@ -223,14 +223,16 @@ impl TracelbTask {
         self.paths.get(usize::from(flow))?.get(&ttl).copied()
     }
 
-    /// The smallest TTL at which `addr` answered.
-    fn min_ttl(&self, addr: IpAddr) -> Option<u8> {
-        self.paths
-            .iter()
-            .flat_map(|p| p.iter())
-            .filter(|(_, o)| **o == Obs::Resp(addr))
-            .map(|(t, _)| *t)
-            .min()
+    /// The smallest TTL at which each interface answered.
+    fn min_ttls(&self) -> HashMap<IpAddr, u8> {
+        let mut m: HashMap<IpAddr, u8> = HashMap::new();
+        for (&t, o) in self.paths.iter().flat_map(|p| p.iter()) {
+            if let Obs::Resp(a) = *o {
+                let e = m.entry(a).or_insert(t);
+                *e = (*e).min(t);
+            }
+        }
+        m
     }
 
     /// The last interface before the unresponsive run ending at `ttl` of
@@ -261,12 +263,13 @@ impl TracelbTask {
             let all = (0..self.paths.len()).filter_map(|f| u16::try_from(f).ok());
             return vec![(Item::Root, all.collect())];
         }
+        let min_ttl = self.min_ttls();
         let mut items: Vec<(Item, Vec<u16>)> = Vec::new();
         for f in 0..self.paths.len() {
             let Ok(f16) = u16::try_from(f) else { break };
             let item = match self.obs(f16, t) {
                 Some(Obs::Resp(a)) => {
-                    if self.terminal.contains(&a) || self.min_ttl(a) != Some(t) {
+                    if self.terminal.contains(&a) || min_ttl.get(&a) != Some(&t) {
                         continue;
                     }
                     Item::Node(a)
@@ -686,13 +689,22 @@ impl TracelbTask {
         }
     }
 
-    /// The probes flow `f` sent at `ttl`, in order.
-    fn probes_of(&self, f: u16, ttl: u8) -> Vec<TracelbProbe> {
-        self.probes
-            .iter()
-            .filter(|p| p.flow == f && p.ttl == ttl)
-            .map(|p| self.model_probe(p))
-            .collect()
+    /// The probes flow `f` sent at `ttl`, in order (`index`: probe indices by
+    /// flow and TTL).
+    fn probes_of(
+        &self,
+        index: &HashMap<(u16, u8), Vec<usize>>,
+        f: u16,
+        ttl: u8,
+    ) -> Vec<TracelbProbe> {
+        index
+            .get(&(f, ttl))
+            .map(|v| {
+                v.iter()
+                    .map(|&i| self.model_probe(&self.probes[i]))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Nodes and links from what every flow met.
@@ -744,6 +756,10 @@ impl TracelbTask {
             })
             .collect::<Vec<_>>();
         // links: (from, to) -> probe sets per hop
+        let mut index: HashMap<(u16, u8), Vec<usize>> = HashMap::new();
+        for (i, p) in self.probes.iter().enumerate() {
+            index.entry((p.flow, p.ttl)).or_default().push(i);
+        }
         let mut links: Vec<TracelbLink> = Vec::new();
         let gap_limit = self.spec.gap_limit.max(1);
         for (f, path) in self.paths.iter().enumerate() {
@@ -762,8 +778,9 @@ impl TracelbTask {
                             && !self.terminal.contains(&pa)
                             && let (Some(from), Some(to)) = (index_of(pa), index_of(a))
                         {
-                            let sets: Vec<Vec<TracelbProbe>> =
-                                (pt + 1..=t).map(|h| self.probes_of(f16, h)).collect();
+                            let sets: Vec<Vec<TracelbProbe>> = (pt + 1..=t)
+                                .map(|h| self.probes_of(&index, f16, h))
+                                .collect();
                             add_link(&mut links, from, Some(to), sets);
                         }
                         prev = Some((t, a));
@@ -774,8 +791,9 @@ impl TracelbTask {
                             && !self.terminal.contains(&pa)
                             && let Some(from) = index_of(pa)
                         {
-                            let sets: Vec<Vec<TracelbProbe>> =
-                                (pt + 1..=t).map(|h| self.probes_of(f16, h)).collect();
+                            let sets: Vec<Vec<TracelbProbe>> = (pt + 1..=t)
+                                .map(|h| self.probes_of(&index, f16, h))
+                                .collect();
                             add_link(&mut links, from, None, sets);
                         }
                     }

@@ -63,7 +63,9 @@ fn addrs(a: &[IpAddr]) -> BTreeSet<String> {
 }
 
 /// The stopping points for 95 % confidence (Veitch et al. 2009).
-const N95: [usize; 6] = [0, 6, 11, 16, 21, 27];
+const N95: [usize; 17] = [
+    0, 6, 11, 16, 21, 27, 33, 38, 44, 51, 57, 63, 70, 76, 83, 90, 96,
+];
 
 /// For every node with successors: the distinct flows that reached the
 /// next hop through it must be exactly n_k, k = its number of successors.
@@ -173,6 +175,29 @@ fn a_four_way_diamond_udp_icmp_and_sport_methods() {
         assert_eq!(links(&t), diamond_links(4, dst4()), "{m}");
         assert_stopping_rule(&t);
     }
+}
+
+#[test]
+fn a_sixteen_way_diamond() {
+    let t = run_one(Path::new(diamond(16)), dst4(), "tracelb");
+    assert_eq!(links(&t), diamond_links(16, dst4()));
+    assert_eq!(t.nodes.len(), 19);
+    assert_stopping_rule(&t);
+}
+
+#[test]
+fn ninety_nine_percent_confidence_probes_more() {
+    let t = run_one(Path::new(diamond(2)), dst4(), "tracelb -c 99");
+    assert_eq!(links(&t), diamond_links(2, dst4()));
+    assert_eq!(t.confidence, 99);
+    // r1 has 2 successors: n_2 = 17 flows through it reached hop 2
+    let flows: BTreeSet<u16> = t
+        .links
+        .iter()
+        .filter(|l| l.from == 0)
+        .flat_map(|l| l.probesets[0].iter().map(|p| p.flowid))
+        .collect();
+    assert_eq!(flows.len(), 17);
 }
 
 #[test]
