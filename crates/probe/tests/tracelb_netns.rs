@@ -213,6 +213,48 @@ fn check_icmp(topo: &Topology, t: &Tracelb) {
     assert_eq!(t.links.len(), 5, "icmp-echo: {:?}", link_set(t));
 }
 
+/// The results written as warts read back equal; scamper's own `sc_warts2json` (when
+/// installed) reads the file and counts the same nodes and links.
+fn warts_round_trip(v: &[Tracelb]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tracelb.warts");
+    let mut w = vantage_warts::Writer::new(std::fs::File::create(&path).unwrap());
+    for t in v {
+        w.write_tracelb(t).unwrap();
+    }
+    w.into_inner().unwrap();
+    let mut reader = vantage_warts::Reader::new(std::fs::File::open(&path).unwrap());
+    let mut back = Vec::new();
+    while let Some(rec) = reader.next_record().unwrap() {
+        if let Record::Tracelb(t) = rec {
+            back.push(*t);
+        }
+    }
+    assert_eq!(back, v, "tracelb records survive warts");
+    let Ok(out) = std::process::Command::new("sc_warts2json")
+        .arg(&path)
+        .output()
+    else {
+        eprintln!("note: sc_warts2json not installed; scamper's reading left out");
+        return;
+    };
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), v.len(), "{text}");
+    for (l, t) in lines.iter().zip(v) {
+        assert!(l.contains("\"type\":\"tracelb\""), "{l}");
+        assert!(
+            l.contains(&format!(
+                "\"nodec\":{}, \"linkc\":{}",
+                t.nodes.len(),
+                t.links.len()
+            )),
+            "{l}"
+        );
+    }
+}
+
 fn scamper_installed() -> bool {
     std::process::Command::new("scamper")
         .arg("-v")
@@ -320,6 +362,7 @@ fn tracelb_finds_every_load_balanced_interface_like_scamper() {
     check_spread(&topo, false, &v[0], "udp-dport IPv4");
     check_icmp(&topo, &v[1]);
     check_spread(&topo, true, &v[2], "udp-dport IPv6");
+    warts_round_trip(&v);
 
     if !scamper_installed() {
         eprintln!("skipping the scamper comparison: scamper is not installed");
