@@ -18,6 +18,9 @@
 //! | tcp-sport, tcp-ack-sport | TCP source port `-s` + f | TCP sequence − base |
 //! | icmp-echo | ICMP checksum (`-d` + f, held through the payload) | echo sequence |
 //!
+//! Results record as a probe's flow id the varied field itself (the port, or
+//! the ICMP checksum), as scamper does.
+//!
 //! The search goes level by level. At level `t` every *work item* (an
 //! interface first seen at TTL `t`, or a run of unresponsive hops after one)
 //! gets probes at TTL `t + 1` over flows already known to reach it at TTL `t`
@@ -405,6 +408,18 @@ impl TracelbTask {
         }
     }
 
+    /// The header field value that makes flow `flow` (what results record as
+    /// its flow id, as scamper does): the varied port, or the ICMP checksum.
+    fn flow_field(&self, flow: u16) -> u16 {
+        match self.spec.method {
+            CmdMethod::UdpDport => self.dport.wrapping_add(flow),
+            CmdMethod::UdpSport | CmdMethod::TcpSport | CmdMethod::TcpAckSport => {
+                self.sport.wrapping_add(flow)
+            }
+            CmdMethod::IcmpEcho => self.icmp_csum(flow),
+        }
+    }
+
     /// The ICMP checksum that identifies flow `flow` (never 0 or 0xffff).
     fn icmp_csum(&self, flow: u16) -> u16 {
         let c = self.dport.wrapping_add(flow);
@@ -647,7 +662,7 @@ impl TracelbTask {
     fn model_probe(&self, p: &ProbeState) -> TracelbProbe {
         TracelbProbe {
             tx: Timestamp::from_system_time(self.tx_wall(p)),
-            flowid: p.flow.wrapping_add(1),
+            flowid: self.flow_field(p.flow),
             ttl: p.ttl,
             attempt: p.attempt,
             replies: p

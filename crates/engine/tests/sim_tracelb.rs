@@ -122,6 +122,13 @@ fn a_simple_line() {
     }
     assert_eq!(per_ttl, BTreeMap::from([(2, 6), (3, 6), (4, 6)]));
     assert_stopping_rule(&t);
+    // flow ids are the destination ports, as scamper records them
+    let ids: BTreeSet<u16> = t
+        .links
+        .iter()
+        .flat_map(|l| l.probesets[0].iter().map(|p| p.flowid))
+        .collect();
+    assert_eq!(ids, (33435..33441).collect());
     // every probe got its reply, with the ICMP details recorded
     let rep = &t.links[0].probesets[0][0].replies[0];
     assert_eq!(rep.icmp_type, 11);
