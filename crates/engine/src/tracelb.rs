@@ -35,7 +35,10 @@
 //! or `-Q` probes were sent.
 //!
 //! An interface seen first at a lower TTL is not explored again when another
-//! branch reaches it later (unequal branches merge there).
+//! branch reaches it later (unequal branches merge there). An interface that
+//! only node control found (the search from its predecessor stopped without
+//! it, which the confidence level allows) gets one probe a hop earlier on one
+//! of its flows, so that its link is known.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -313,7 +316,18 @@ impl TracelbTask {
         let t = self.level;
         let next = t.checked_add(1)?;
         let new_flow = u16::try_from(self.paths.len()).ok();
+        let first = self.spec.first_hop.max(1);
         for (item, flows) in self.items() {
+            // an interface only node control found (the search through its
+            // predecessor missed it): one probe a hop earlier on one of its
+            // flows reveals where it hangs
+            if matches!(item, Item::Node(_))
+                && t > first
+                && !flows.iter().any(|&f| self.obs(f, t - 1).is_some())
+                && let Some(&f) = flows.first()
+            {
+                return Some((t - 1, f, 0));
+            }
             let mut resolved = 0usize;
             let mut pending = 0usize;
             let mut seen: Vec<IpAddr> = Vec::new();
