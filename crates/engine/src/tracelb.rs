@@ -61,29 +61,60 @@ use crate::task::{Ctx, Machine, SendMeta};
 /// Stopping points for 95 % confidence: `N95[k - 1]` probes through an
 /// interface with `k` next hops seen rule out a `k + 1`th. Published by
 /// Veitch et al. 2009 (Table 1; the same values as Paris traceroute's MDA).
+/// Each is the least `n` for which `n` probes spread uniformly over `k + 1`
+/// next hops leave one of them unseen with probability at most 5 %
+/// ([`stopping_point_by_coverage`] computes it; a test checks every entry).
 const N95: [u16; 30] = [
     6, 11, 16, 21, 27, 33, 38, 44, 51, 57, 63, 70, 76, 83, 90, 96, 103, 110, 117, 124, 131, 138,
     145, 152, 159, 167, 174, 181, 189, 196,
 ];
 
-/// Stopping points for 99 % confidence (the values scamper's tracelb uses
-/// for `-c 99`; see the report on the differing Veitch et al. table).
-const N99: [u16; 10] = [9, 17, 24, 31, 38, 45, 52, 59, 66, 73];
+/// Stopping points for 99 % confidence: the same rule with a miss
+/// probability of at most 1 % (checked against the computation like N95).
+const N99: [u16; 30] = [
+    8, 15, 21, 28, 36, 43, 51, 58, 66, 74, 82, 90, 98, 106, 115, 123, 132, 140, 149, 157, 166, 175,
+    183, 192, 201, 210, 219, 228, 237, 246,
+];
 
 /// How many flows through an interface must reach the next hop, with `k`
 /// next hops seen, before no `k + 1`th is assumed.
 pub(crate) fn stopping_point(confidence: Confidence, k: usize) -> u16 {
     let k = k.max(1);
-    let (table, step): (&[u16], u16) = match confidence {
-        Confidence::P95 => (&N95, 8),
-        Confidence::P99 => (&N99, 7),
+    let (table, miss) = match confidence {
+        Confidence::P95 => (&N95, 0.05),
+        Confidence::P99 => (&N99, 0.01),
     };
-    if let Some(&n) = table.get(k - 1) {
-        return n;
+    match table.get(k - 1) {
+        Some(&n) => n,
+        None => stopping_point_by_coverage(k + 1, miss),
     }
-    let last = table[table.len() - 1];
-    let extra = u16::try_from(k - table.len()).unwrap_or(u16::MAX);
-    last.saturating_add(extra.saturating_mul(step))
+}
+
+/// The least number of probes that, spread uniformly at random over
+/// `hops` next hops, have left at least one of them unseen with probability
+/// at most `miss` (the MDA's hypothesis test). Computed by following the
+/// distribution of the number of distinct hops seen, probe by probe: every
+/// term is a probability, so nothing cancels as an inclusion-exclusion sum
+/// would.
+pub(crate) fn stopping_point_by_coverage(hops: usize, miss: f64) -> u16 {
+    let k = hops.max(1);
+    #[allow(clippy::cast_precision_loss)] // hop counts are far below 2^52
+    let kf = k as f64;
+    // seen[j]: probability that exactly j distinct hops have been seen.
+    let mut seen = vec![0.0f64; k + 1];
+    seen[0] = 1.0;
+    for n in 1..=u16::MAX {
+        for j in (1..=k).rev() {
+            #[allow(clippy::cast_precision_loss)]
+            let (same, new) = (j as f64 / kf, (kf - (j as f64 - 1.0)) / kf);
+            seen[j] = seen[j] * same + seen[j - 1] * new;
+        }
+        seen[0] = 0.0;
+        if 1.0 - seen[k] <= miss {
+            return n;
+        }
+    }
+    u16::MAX
 }
 
 /// At most this many new flows are tried at one TTL to reach interfaces
@@ -1106,9 +1137,30 @@ mod tests {
         let n99: Vec<u16> = (1..=5)
             .map(|k| stopping_point(Confidence::P99, k))
             .collect();
-        assert_eq!(n99, [9, 17, 24, 31, 38]);
+        assert_eq!(n99, [8, 15, 21, 28, 36]);
         assert_eq!(stopping_point(Confidence::P95, 0), 6);
         assert!(stopping_point(Confidence::P95, 40) > stopping_point(Confidence::P95, 30));
         assert!(stopping_point(Confidence::P99, 1000) > 1000);
+    }
+
+    #[test]
+    fn both_tables_are_the_coverage_computation() {
+        for (k, (&n95, &n99)) in N95.iter().zip(&N99).enumerate() {
+            assert_eq!(
+                stopping_point_by_coverage(k + 2, 0.05),
+                n95,
+                "95 %, k = {}",
+                k + 1
+            );
+            assert_eq!(
+                stopping_point_by_coverage(k + 2, 0.01),
+                n99,
+                "99 %, k = {}",
+                k + 1
+            );
+        }
+        // Beyond the tables the computation goes on, growing with k.
+        assert!(stopping_point(Confidence::P95, 31) > N95[29]);
+        assert!(stopping_point(Confidence::P99, 31) > N99[29]);
     }
 }
