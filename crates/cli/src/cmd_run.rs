@@ -265,6 +265,10 @@ impl RunState {
                         t.list = Some(Arc::clone(list));
                         t.cycle = Some(Arc::clone(cycle));
                     }
+                    Record::Tracelb(t) => {
+                        t.list = Some(Arc::clone(list));
+                        t.cycle = Some(Arc::clone(cycle));
+                    }
                     Record::Host(h) => {
                         h.list = Some(Arc::clone(list));
                         h.cycle = Some(Arc::clone(cycle));

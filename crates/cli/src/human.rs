@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use vantage_command::{PingSpec, TraceSpec};
-use vantage_model::{Ping, PingReply, Record, Trace, TraceFlags, TraceHop, TraceStop};
+use vantage_command::{PingSpec, TraceSpec, TracelbSpec};
+use vantage_model::{Ping, PingReply, Record, Trace, TraceFlags, TraceHop, TraceStop, Tracelb};
 
 /// Milliseconds with three decimals.
 fn ms(d: Duration) -> String {
@@ -44,6 +44,68 @@ pub fn trace_header(spec: &TraceSpec) -> String {
         spec.dst,
         spec.method.as_str()
     )
+}
+
+/// The line printed before an MDA traceroute starts.
+pub fn tracelb_header(spec: &TracelbSpec) -> String {
+    format!(
+        "tracelb to {}, {}, {}% confidence, at most {} probes",
+        spec.dst,
+        spec.method.as_str(),
+        spec.confidence.percent(),
+        spec.max_probes
+    )
+}
+
+/// The TTL at which node `i` of `t` was first seen (the first hop for nodes no
+/// link leads to).
+fn tracelb_node_hop(t: &Tracelb, i: u16) -> u8 {
+    t.links
+        .iter()
+        .filter(|l| l.to == Some(i))
+        .filter_map(|l| l.probesets.last())
+        .flatten()
+        .map(|p| p.ttl)
+        .min()
+        .unwrap_or(t.firsthop)
+}
+
+/// An MDA traceroute result: the interfaces hop by hop, then every link.
+pub fn tracelb_report(t: &Tracelb) -> String {
+    let name = |i: Option<u16>| {
+        i.and_then(|i| t.nodes.get(usize::from(i)))
+            .and_then(|n| n.addr)
+            .map_or_else(|| "*".to_owned(), |a| a.to_string())
+    };
+    let mut by_hop: std::collections::BTreeMap<u8, Vec<String>> = std::collections::BTreeMap::new();
+    for i in 0..t.nodes.len() {
+        let Ok(i) = u16::try_from(i) else { break };
+        by_hop
+            .entry(tracelb_node_hop(t, i))
+            .or_default()
+            .push(name(Some(i)));
+    }
+    let mut out = String::new();
+    for (hop, addrs) in &by_hop {
+        let _ = writeln!(out, "{hop:2}  {}", addrs.join(" "));
+    }
+    let _ = writeln!(out, "links:");
+    for l in &t.links {
+        let span = if l.probesets.len() > 1 {
+            format!(" ({} hops)", l.probesets.len())
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "  {} -> {}{span}", name(Some(l.from)), name(l.to));
+    }
+    let _ = writeln!(
+        out,
+        "{} nodes, {} links, {} probes sent",
+        t.nodes.len(),
+        t.links.len(),
+        t.probes_sent
+    );
+    out
 }
 
 /// What kind of answer a ping reply is, for the per-reply line.
@@ -354,6 +416,7 @@ impl Live {
         match rec {
             Record::Ping(p) => self.ping_lines(p) + &ping_summary(p),
             Record::Trace(t) => self.trace_lines(t, last_ttl(t)) + &trace_footer(t),
+            Record::Tracelb(t) => tracelb_report(t),
             _ => String::new(),
         }
     }
@@ -496,5 +559,67 @@ mod tests {
         assert_eq!(unreach_note(&h, true), "");
         h.icmp_code = 0;
         assert_eq!(unreach_note(&h, true), " !N");
+    }
+
+    #[test]
+    fn tracelb_report_lists_hops_then_links() {
+        use vantage_model::{TracelbLink, TracelbNode, TracelbProbe};
+        let probe = |ttl: u8| TracelbProbe {
+            ttl,
+            ..TracelbProbe::default()
+        };
+        let node = |a: &str| TracelbNode {
+            addr: Some(a.parse::<std::net::IpAddr>().unwrap().into()),
+            ..TracelbNode::default()
+        };
+        let mut t = Tracelb {
+            list: None,
+            cycle: None,
+            user_id: 0,
+            src: None,
+            dst: "192.0.2.9".parse::<std::net::IpAddr>().unwrap().into(),
+            rtr: None,
+            start: Timestamp::default(),
+            method: vantage_model::TracelbMethod::UdpDport,
+            sport: 1,
+            dport: 2,
+            probe_size: 44,
+            firsthop: 1,
+            wait_timeout: Duration::from_secs(5),
+            wait_probe: Duration::from_millis(250),
+            attempts: 2,
+            confidence: 95,
+            tos: 0,
+            gaplimit: 3,
+            probes_sent: 23,
+            max_probes: 3000,
+            flags: vantage_model::TracelbFlags::empty(),
+            errmsg: None,
+            nodes: vec![node("10.0.0.1"), node("10.0.1.1"), node("10.0.2.1")],
+            links: Vec::new(),
+        };
+        t.links = vec![
+            TracelbLink {
+                from: 0,
+                to: Some(1),
+                probesets: vec![vec![probe(2)]],
+            },
+            TracelbLink {
+                from: 0,
+                to: Some(2),
+                probesets: vec![vec![probe(2)], vec![probe(3)]],
+            },
+            TracelbLink {
+                from: 1,
+                to: None,
+                probesets: vec![vec![probe(3)], vec![probe(4)]],
+            },
+        ];
+        assert_eq!(
+            tracelb_report(&t),
+            " 1  10.0.0.1\n 2  10.0.1.1\n 3  10.0.2.1\nlinks:\n  10.0.0.1 -> 10.0.1.1\n  \
+             10.0.0.1 -> 10.0.2.1 (2 hops)\n  10.0.1.1 -> * (2 hops)\n3 nodes, 3 links, 23 \
+             probes sent\n"
+        );
     }
 }

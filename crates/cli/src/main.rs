@@ -5,7 +5,7 @@
 //! - `wartscat`: concatenate warts files, optionally keeping some record types;
 //! - `wartsdump`: a field-by-field text dump of warts records, for debugging.
 //!
-//! The prober subcommands (`ping`, `trace`, `dns`, `http`, `udpprobe`, `run`) and the
+//! The prober subcommands (`ping`, `trace`, `tracelb`, `dns`, `http`, `udpprobe`, `run`) and the
 //! daemons slot in as further variants of [`Command`] with their own modules; `testbed`
 //! (`cmd_testbed`) builds the emulated Internet (docs/cli.md lists them all).
 //!
@@ -23,6 +23,7 @@ mod cmd_probe;
 mod cmd_run;
 mod cmd_testbed;
 mod cmd_trace;
+mod cmd_tracelb;
 mod cmd_udpprobe;
 mod cmd_vps;
 mod human;
@@ -59,6 +60,8 @@ enum Command {
     Ping(cmd_ping::Args),
     /// Traceroute to an address from this machine (options as in the command language).
     Trace(cmd_trace::Args),
+    /// MDA traceroute: every load-balanced path to an address (options as in `tracelb`).
+    Tracelb(cmd_tracelb::Args),
     /// Ask a DNS server one question from this machine (options as in `host` commands).
     Dns(cmd_dns::Args),
     /// Fetch a URL over HTTP(S) from this machine (options as in `http` commands).
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Command::Wartsdump(a) => wartsdump::run(&a),
         Command::Ping(a) => cmd_ping::run(&a),
         Command::Trace(a) => cmd_trace::run(&a),
+        Command::Tracelb(a) => cmd_tracelb::run(&a),
         Command::Dns(a) => cmd_dns::run(&a),
         Command::Http(a) => cmd_http::run(&a),
         Command::Udpprobe(a) => cmd_udpprobe::run(&a),

@@ -1,4 +1,4 @@
-//! What every one-off measurement subcommand (`ping`, `trace`, `dns`, `http`, `udpprobe`)
+//! What every one-off measurement subcommand (`ping`, `trace`, `tracelb`, `dns`, `http`, `udpprobe`)
 //! shares: the `--json` / `--warts FILE` options, usage errors, turning the words into a
 //! command and a prober configuration, running that command on a local prober, and
 //! writing its result as warts and as one JSON line or text.

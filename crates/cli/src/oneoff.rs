@@ -117,7 +117,7 @@ pub fn live_json() -> JsonOptions {
     JsonOptions::live().with_utc_offset(crate::time::local_offset())
 }
 
-/// Runs `vantage ping` or `vantage trace` (`word`).
+/// Runs `vantage ping`, `vantage trace` or `vantage tracelb` (`word`).
 pub fn run(word: &'static str, a: &OneOff) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(std::process::id());
     let Prepared {
@@ -140,6 +140,7 @@ pub fn run(word: &'static str, a: &OneOff) -> anyhow::Result<ExitCode> {
         let header = match &command {
             Command::Ping(p) => human::ping_header(p),
             Command::Trace(t) => human::trace_header(t),
+            Command::Tracelb(t) => human::tracelb_header(t),
             _ => String::new(),
         };
         println!("{header}");

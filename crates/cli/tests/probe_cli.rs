@@ -53,7 +53,7 @@ fn run_reports_bad_lines_with_their_numbers() {
     writeln!(f, "ping -c 0 10.0.0.1").unwrap();
     writeln!(f).unwrap();
     writeln!(f, "frobnicate 10.0.0.1").unwrap();
-    writeln!(f, "tracelb 10.0.0.1").unwrap();
+    writeln!(f, "dealias -m ally 10.0.0.1 10.0.0.2").unwrap();
     let out = run(&["run", f.path().to_str().unwrap()]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -65,7 +65,7 @@ fn run_reports_bad_lines_with_their_numbers() {
         err.contains("line 4: could not determine command type"),
         "{err}"
     );
-    assert!(err.contains("line 5: tracelb is not supported"), "{err}");
+    assert!(err.contains("line 5: dealias is not supported"), "{err}");
     // Only the cycle records frame the (empty) output.
     let lines: Vec<serde_json::Value> = text(&out.stdout)
         .lines()

@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Instant, SystemTime};
 
-use vantage_command::{Command, PingSpec, TraceSpec};
+use vantage_command::{Command, PingSpec, TraceSpec, TracelbSpec};
 
 use crate::demux::{FlowKey, FlowTable, IdPool};
 use crate::error::{ConfigError, SendError, StartError};
@@ -16,6 +16,7 @@ use crate::rng::Rng;
 use crate::task::{Ctx, Machine};
 use crate::timer::{SlotRef, TimerQueue, TimerState};
 use crate::trace::TraceTask;
+use crate::tracelb::TracelbTask;
 
 /// The caller's name for a task. Unique among running tasks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,6 +35,8 @@ pub enum MeasurementSpec {
     Ping(PingSpec),
     /// A traceroute.
     Trace(TraceSpec),
+    /// An MDA traceroute (every load-balanced path).
+    Tracelb(TracelbSpec),
 }
 
 impl MeasurementSpec {
@@ -42,6 +45,7 @@ impl MeasurementSpec {
         match self {
             Self::Ping(p) => p.dst,
             Self::Trace(t) => t.dst,
+            Self::Tracelb(t) => t.dst,
         }
     }
 }
@@ -58,14 +62,21 @@ impl From<TraceSpec> for MeasurementSpec {
     }
 }
 
+impl From<TracelbSpec> for MeasurementSpec {
+    fn from(s: TracelbSpec) -> Self {
+        Self::Tracelb(s)
+    }
+}
+
 impl TryFrom<Command> for MeasurementSpec {
     type Error = StartError;
 
-    /// Ping and trace commands; others are not measured by this engine.
+    /// Ping, trace and tracelb commands; others are not measured by this engine.
     fn try_from(c: Command) -> Result<Self, StartError> {
         match c {
             Command::Ping(p) => Ok(Self::Ping(p)),
             Command::Trace(t) => Ok(Self::Trace(t)),
+            Command::Tracelb(t) => Ok(Self::Tracelb(t)),
             _ => Err(StartError::Unsupported("this kind of measurement")),
         }
     }
@@ -78,6 +89,8 @@ pub enum Measurement {
     Ping(vantage_model::Ping),
     /// A traceroute result.
     Trace(vantage_model::Trace),
+    /// An MDA traceroute result.
+    Tracelb(vantage_model::Tracelb),
 }
 
 /// Something the engine reports.
@@ -343,6 +356,15 @@ impl Engine {
                 &mut self.rng,
             )?),
             MeasurementSpec::Trace(t) => Box::new(TraceTask::new(
+                t,
+                src,
+                now,
+                wall,
+                &mut self.pool,
+                &self.flows,
+                &mut self.rng,
+            )?),
+            MeasurementSpec::Tracelb(t) => Box::new(TracelbTask::new(
                 t,
                 src,
                 now,

@@ -14,7 +14,7 @@ pub const SRC4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 pub const SRC6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10);
 
 /// The measurements running in the fuzzing world.
-pub const COMMANDS: [&str; 10] = [
+pub const COMMANDS: [&str; 12] = [
     "ping -c 3 -i 0.01 192.0.2.1",
     "ping -c 3 -i 0.01 -P udp 192.0.2.1",
     "ping -c 3 -i 0.01 -P tcp-syn-sport 192.0.2.1",
@@ -25,6 +25,8 @@ pub const COMMANDS: [&str; 10] = [
     "trace -w 1 -P udp -Q 192.0.2.1",
     "ping -c 3 -i 0.01 2001:db8::1",
     "trace -w 1 -P icmp 2001:db8::1",
+    "tracelb -w 1 -W 15 192.0.2.1",
+    "tracelb -w 1 -W 15 -P icmp-echo 2001:db8::1",
 ];
 
 /// A deterministic engine running [`COMMANDS`], with the probes it sent at

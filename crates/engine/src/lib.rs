@@ -1,5 +1,6 @@
-//! Sans-IO measurement engines for Vantage: ping and traceroute as state
-//! machines driven by time, replies and timeouts.
+//! Sans-IO measurement engines for Vantage: ping, traceroute and MDA
+//! traceroute (tracelb) as state machines driven by time, replies and
+//! timeouts.
 //!
 //! # What this crate is
 //! One [`Engine`] holds every running measurement of a vantage point. It
@@ -60,6 +61,10 @@
 //! | trace icmp, icmp-paris | ICMP id | ICMP sequence (icmp-paris: checksum held at `-d`) |
 //! | trace tcp | (sport, dport) | TCP sequence − base (SYN-ACK/RST: acknowledgement − 1 − base) |
 //! | trace tcp-ack | (sport, dport) | TCP sequence = acknowledgement − base (RST: its sequence − base) |
+//! | tracelb udp-dport | (sport, dport + flow) | UDP checksum − 1 |
+//! | tracelb udp-sport | (sport + flow, dport) | UDP checksum − 1 |
+//! | tracelb icmp-echo | ICMP id (the flow is the ICMP checksum) | ICMP sequence |
+//! | tracelb tcp-sport, tcp-ack-sport | (sport + flow, dport) | TCP sequence − base |
 //!
 //! Flow keys always include our source and the destination. Identifiers and
 //! source ports not fixed by the user come from rotating pools that skip keys
@@ -85,12 +90,15 @@
 //!   probes with `-G 2`), hoplimit, error (stop data = errno), halted. With
 //!   `-N` > 1 the replies past the stopping TTL are kept and `stop_hop` says
 //!   where it stopped.
+//! * Tracelb: the Multipath Detection Algorithm, level by level, with the
+//!   published stopping points for 95 % and 99 % confidence (see the
+//!   `tracelb` module docs); `-r` and `-O ptr` are refused.
 //! * `-y N` streams [`Event::Progress`] snapshots after every N replies.
 //!
 //! # What this crate is not
 //! It opens no sockets and reads no clocks (that is `vantage-sys` and the
 //! probe daemon), parses no command text (`vantage-command`) and encodes no
-//! results (`vantage-warts`). It implements ping and traceroute; path-MTU
+//! results (`vantage-warts`). It implements ping, traceroute and MDA traceroute; path-MTU
 //! discovery, confidence probing, doubletree and ping's spoofing/too-big
 //! tricks are refused with [`StartError::Unsupported`].
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -106,6 +114,7 @@ mod rng;
 mod task;
 mod timer;
 mod trace;
+mod tracelb;
 
 #[doc(hidden)]
 pub mod fuzzing;

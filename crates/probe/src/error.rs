@@ -41,7 +41,9 @@ pub enum SubmitError {
     #[error(transparent)]
     Command(#[from] CommandError),
     /// The command parses, but this prober does not run that kind of measurement.
-    #[error("{0} is not supported by this prober yet (ping, trace, host, http and udpprobe are)")]
+    #[error(
+        "{0} is not supported by this prober yet (ping, trace, tracelb, host, http and udpprobe are)"
+    )]
     Unsupported(&'static str),
     /// The prober has stopped.
     #[error("the prober has stopped; no more commands are accepted")]

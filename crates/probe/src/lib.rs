@@ -1,7 +1,7 @@
 //! The Vantage prober runtime: the I/O shell around the sans-IO measurement engine.
 //!
 //! # What this crate is
-//! A [`Prober`] owns one [`vantage_engine::Engine`] (every running ping and traceroute,
+//! A [`Prober`] owns one [`vantage_engine::Engine`] (every running ping, traceroute and MDA traceroute,
 //! one shared packets-per-second pacer) and the raw sockets of `vantage-sys`, on one
 //! single-threaded tokio event loop:
 //!
@@ -71,7 +71,7 @@
 //! counters by measurement type, protocol and refused rule and writes them as a status file;
 //! [`Prober::open_sockets`] with [`privilege`] lets the daemon drop to an unprivileged user
 //! that keeps only `CAP_NET_RAW` (which a reload does not change, nor the listeners). It
-//! measures ping and traceroute through the engine, and DNS (`host`), HTTP(S) (`http`) and
+//! measures ping, traceroute and MDA traceroute (`tracelb`) through the engine, and DNS (`host`), HTTP(S) (`http`) and
 //! UDP probes (`udpprobe`) as `vantage-app` tasks on its runtime over ordinary sockets
 //! (their results come on the same stream; `host` without `-s` asks the first nameserver
 //! of `/etc/resolv.conf`, or the one `set nameserver` chose); other commands are refused at submission. It builds and parses

@@ -370,6 +370,7 @@ impl Shell {
         let src = match &spec {
             MeasurementSpec::Ping(p) => p.src,
             MeasurementSpec::Trace(t) => t.src,
+            MeasurementSpec::Tracelb(_) => None,
         };
         let src = match src {
             Some(s) => s,
@@ -687,6 +688,7 @@ impl Shell {
             let record = match result {
                 Measurement::Ping(p) => Record::Ping(Box::new(p)),
                 Measurement::Trace(t) => Record::Trace(Box::new(t)),
+                Measurement::Tracelb(t) => Record::Tracelb(Box::new(t)),
             };
             done.push(TaskOutput {
                 task,
@@ -794,6 +796,7 @@ fn measurement_label(spec: &MeasurementSpec) -> String {
     match spec {
         MeasurementSpec::Ping(p) => format!("ping/{}", p.method.name()),
         MeasurementSpec::Trace(t) => format!("trace/{}", t.method.name()),
+        MeasurementSpec::Tracelb(t) => format!("tracelb/{}", t.method.name()),
     }
 }
 

@@ -127,6 +127,8 @@ pub(crate) fn extra_protocols(spec: &MeasurementSpec) -> &'static [Protocol] {
             &[Protocol::Tcp]
         }
         MeasurementSpec::Trace(_) => &[],
+        MeasurementSpec::Tracelb(t) if t.method.is_tcp() => &[Protocol::Tcp],
+        MeasurementSpec::Tracelb(_) => &[],
     }
 }
 

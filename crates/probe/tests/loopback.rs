@@ -47,10 +47,12 @@ fn bad_commands_and_settings_are_refused_at_once() {
         e.to_string(),
         "-c failed: attempts must be within 1 - 65535"
     );
-    let e = handle.submit_line("tracelb 192.0.2.1").unwrap_err();
-    assert!(matches!(e, SubmitError::Unsupported("tracelb")), "{e:?}");
+    let e = handle
+        .submit_line("dealias -m ally 192.0.2.1 192.0.2.2")
+        .unwrap_err();
+    assert!(matches!(e, SubmitError::Unsupported("dealias")), "{e:?}");
     // (host, http and udpprobe run as app tasks: tests/apptasks.rs.)
-    let cmd = Command::parse("tracelb 192.0.2.1", &handle.context());
+    let cmd = Command::parse("dealias -m ally 192.0.2.1 192.0.2.2", &handle.context());
     if let Ok(cmd) = cmd {
         assert!(matches!(
             handle.submit(cmd),

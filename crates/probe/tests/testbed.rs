@@ -611,7 +611,11 @@ fn failures_are_results_not_hangs() {
         "{err}"
     );
     // Unsupported and unparsable commands are refused at submission.
-    assert!(bed.handle().submit_line("tracelb 10.0.6.2").is_err());
+    assert!(
+        bed.handle()
+            .submit_line("dealias -m ally 10.0.6.2 10.0.6.3")
+            .is_err()
+    );
     assert!(bed.handle().submit_line("ping -c 0 10.0.6.2").is_err());
     // The v6 address family still works after all that.
     let p = bed.ping(&format!("ping -c 1 {}", addr::TARGET_V6));

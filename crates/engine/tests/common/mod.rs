@@ -64,6 +64,25 @@ pub enum Hop {
     Ecmp(Vec<IpAddr>),
     /// Answers with destination unreachable (this code) instead of forwarding.
     Unreach(IpAddr, u8),
+    /// Branches of different lengths, one chosen by the flow hash; each
+    /// branch is a list of routers taking one TTL each.
+    Split(Vec<Vec<IpAddr>>),
+}
+
+/// The hops a flow with hash `h` meets: every [`Hop::Split`] replaced by the
+/// routers of its chosen branch.
+fn expand(hops: &[Hop], h: u64) -> Vec<Hop> {
+    let mut out = Vec::new();
+    for hop in hops {
+        match hop {
+            Hop::Split(branches) => {
+                let b = &branches[(h % branches.len() as u64) as usize];
+                out.extend(b.iter().map(|a| Hop::Router(*a)));
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    out
 }
 
 /// What the destination does with probes that reach it.
@@ -427,9 +446,10 @@ impl Net {
         let parsed = parsed.expect("engine emitted an unparseable probe");
         assert!(parsed.verify_checksum(), "probe checksum does not verify");
         let p = parse_probe(probe);
-        let Some(path) = self.paths.get(&p.dst).cloned() else {
+        let Some(mut path) = self.paths.get(&p.dst).cloned() else {
             return;
         };
+        path.hops = expand(&path.hops, flow_hash(&p));
         let ttl = p.ttl;
         let hops = path.hops.len();
         let rtt = |n: usize| path.per_hop * (2 * n as u32);
@@ -465,7 +485,7 @@ impl Net {
                         self.ecmp_seen.entry((p.dst, ttl)).or_default().push(a);
                         out.push((rtt(at), icmp_error(a, probe, ty, 0, path.quote, None, id)));
                     }
-                    Hop::Silent | Hop::Unreach(..) => {}
+                    Hop::Silent | Hop::Unreach(..) | Hop::Split(_) => {}
                 }
             }
         } else {
@@ -755,6 +775,13 @@ impl Sim {
         match self.results.get(&TaskId(id)) {
             Some(Measurement::Ping(p)) => p,
             other => panic!("task {id}: no ping result: {other:?}"),
+        }
+    }
+
+    pub fn tracelb(&self, id: u64) -> &vantage_model::Tracelb {
+        match self.results.get(&TaskId(id)) {
+            Some(Measurement::Tracelb(t)) => t,
+            other => panic!("task {id}: no tracelb result: {other:?}"),
         }
     }
 
