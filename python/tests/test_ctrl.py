@@ -36,6 +36,7 @@ from scamper import (
     ScamperPing,
     ScamperTask,
     ScamperTrace,
+    ScamperTracelb,
     ScamperVp,
 )
 
@@ -203,6 +204,27 @@ def test_sync_ping_and_trace(testbed):
     assert list(ctrl.exceptions()) == []
     ctrl.done()
     assert ctrl.poll(timeout=10) is None and ctrl.is_done() and inst.is_eof()
+
+
+def test_tracelb_through_the_mux(testbed):
+    """MDA traceroute from fra-de through the emulated core: every hop's interface, both
+    sides of the equal-cost section when MDA finds them (it may miss one by design, so
+    only addresses on the real paths are accepted and the single-path hops required)."""
+    ctrl = ScamperCtrl(mux=testbed.mux)
+    (inst,) = ctrl.add_vps([vp for vp in ctrl.vps() if vp.shortname == "fra-de"])
+    ctrl.do_tracelb(TARGET, inst=inst, wait_probe=0.15, wait_timeout=1)
+    (t,) = list(ctrl.responses(timeout=datetime.timedelta(seconds=120)))
+    assert isinstance(t, ScamperTracelb) and t.inst is inst and str(t.dst) == TARGET
+    assert t.confidence == 95 and t.probe_count > 0 and t.errmsg is None
+    nodes = {str(n.src): n for n in t.nodes()}
+    single = {"10.1.3.2", "10.2.3.2", "10.3.5.2", "10.3.7.2", "10.3.8.2", TARGET}
+    ecmp = {"10.3.1.2", "10.3.2.2", "10.3.3.2", "10.3.4.2"}
+    assert single <= set(nodes) <= single | ecmp, sorted(nodes)
+    assert len(nodes) >= len(single) + 2  # at least one path through the ECMP section
+    assert nodes[TARGET].link_count == 0
+    assert all(n.link_count >= 1 for a, n in nodes.items() if a != TARGET)
+    assert t.node_count == len(nodes) and list(ctrl.exceptions()) == []
+    ctrl.done()
 
 
 def test_instance_choice_rules(testbed):
