@@ -460,11 +460,11 @@ impl Engine {
         slot.queued = false;
         self.free.push(r.index);
         self.ids.remove(&id);
-        if let Some(k) = m.blocked_on() {
+        if let Some(k) = m.claims().blocked() {
             self.flows.forget_waiter(&k, r);
         }
         let mut woken = Vec::new();
-        for k in m.claimed() {
+        for k in m.claims().owned() {
             if let Some(w) = self.flows.release(k, r) {
                 woken.push((w, *k));
             }
@@ -486,7 +486,7 @@ impl Engine {
                 .get_mut(w.index as usize)
                 .and_then(|s| s.task.as_mut())
             {
-                wm.granted(k);
+                wm.claims_mut().grant(k);
             }
             if let Some(now) = now {
                 self.refresh(w, now);

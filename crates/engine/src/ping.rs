@@ -30,7 +30,7 @@ use crate::demux::{FlowKey, FlowTable, IdPool};
 use crate::error::{SendError, StartError};
 use crate::packet::{L4Desc, ProbeDesc, QuotedL4, Rx, RxKind, icmp, proto, tcpflags};
 use crate::rng::Rng;
-use crate::task::{Ctx, Machine, SendMeta};
+use crate::task::{Ctx, FlowClaims, Machine, SendMeta};
 
 /// Replies recorded per probe at most; further duplicates are ignored so a
 /// flood cannot grow a task without bound.
@@ -92,8 +92,7 @@ pub(crate) struct PingTask {
     end_at: Option<Instant>,
     answered: u16,
     since_progress: u16,
-    claimed: Vec<FlowKey>,
-    blocked: Option<FlowKey>,
+    claims: FlowClaims,
     stop: Option<PingStop>,
     stop_data: u8,
     errmsg: Option<String>,
@@ -176,8 +175,7 @@ impl PingTask {
             end_at: None,
             answered: 0,
             since_progress: 0,
-            claimed: Vec::new(),
-            blocked: None,
+            claims: FlowClaims::default(),
             stop: None,
             stop_data: 0,
             errmsg: None,
@@ -574,7 +572,7 @@ impl Machine for PingTask {
         }
         let i = u16::try_from(self.probes.len()).ok()?;
         let key = self.flow_of(i);
-        if !ctx.claim(key, &mut self.claimed, &mut self.blocked) {
+        if !ctx.claim(key, &mut self.claims) {
             return None;
         }
         let ipid = ctx.next_ipid();
@@ -613,7 +611,7 @@ impl Machine for PingTask {
     }
 
     fn wants_send(&self, now: Instant) -> bool {
-        self.stop.is_none() && self.blocked.is_none() && self.next_send.is_some_and(|t| t <= now)
+        self.stop.is_none() && !self.claims.is_blocked() && self.next_send.is_some_and(|t| t <= now)
     }
 
     fn next_deadline(&self, now: Instant) -> Option<Instant> {
@@ -621,7 +619,7 @@ impl Machine for PingTask {
             return None;
         }
         // a due probe waits in the engine's ready queue, not on a timer
-        let send = if self.blocked.is_some() {
+        let send = if self.claims.is_blocked() {
             None
         } else {
             self.next_send.filter(|&t| t > now)
@@ -701,21 +699,12 @@ impl Machine for PingTask {
         self.stop.is_some()
     }
 
-    fn claimed(&self) -> &[FlowKey] {
-        &self.claimed
+    fn claims(&self) -> &FlowClaims {
+        &self.claims
     }
 
-    fn blocked_on(&self) -> Option<FlowKey> {
-        self.blocked
-    }
-
-    fn granted(&mut self, key: FlowKey) {
-        if self.blocked == Some(key) {
-            self.blocked = None;
-            if !self.claimed.contains(&key) {
-                self.claimed.push(key);
-            }
-        }
+    fn claims_mut(&mut self) -> &mut FlowClaims {
+        &mut self.claims
     }
 
     fn progress_due(&mut self) -> bool {

@@ -34,30 +34,63 @@ impl Ctx<'_> {
         *self.ipid
     }
 
-    /// Claims `key` for this task. On success the key is added to `claimed`
-    /// (once); when another task owns it, `blocked` is set and `false` is
-    /// returned: the engine wakes the task when the key is handed over.
-    pub fn claim(
-        &mut self,
-        key: FlowKey,
-        claimed: &mut Vec<FlowKey>,
-        blocked: &mut Option<FlowKey>,
-    ) -> bool {
+    /// Claims `key` for the task whose keys are `claims`. On success the key is
+    /// added to them (once); when another task owns it, the task is blocked on
+    /// it and `false` is returned: the engine wakes the task when the key is
+    /// handed over ([`FlowClaims::grant`]).
+    pub fn claim(&mut self, key: FlowKey, claims: &mut FlowClaims) -> bool {
         match self.flows.claim(key, self.slot) {
             Claim::Owned => {
-                if !claimed.contains(&key) {
-                    if claimed.capacity() == 0 {
-                        claimed.reserve_exact(1);
-                    }
-                    claimed.push(key);
-                }
-                *blocked = None;
+                claims.own(key);
+                claims.blocked = None;
                 true
             }
             Claim::Busy => {
-                *blocked = Some(key);
+                claims.blocked = Some(key);
                 false
             }
+        }
+    }
+}
+
+/// The flow keys one task owns, and the one it waits for while another task
+/// owns it.
+#[derive(Debug, Default)]
+pub(crate) struct FlowClaims {
+    owned: Vec<FlowKey>,
+    blocked: Option<FlowKey>,
+}
+
+impl FlowClaims {
+    /// The keys owned.
+    pub fn owned(&self) -> &[FlowKey] {
+        &self.owned
+    }
+
+    /// The key the task waits for, if blocked.
+    pub fn blocked(&self) -> Option<FlowKey> {
+        self.blocked
+    }
+
+    /// Whether the task waits for a key.
+    pub fn is_blocked(&self) -> bool {
+        self.blocked.is_some()
+    }
+
+    fn own(&mut self, key: FlowKey) {
+        if !self.owned.contains(&key) {
+            if self.owned.capacity() == 0 {
+                self.owned.reserve_exact(1);
+            }
+            self.owned.push(key);
+        }
+    }
+
+    /// The engine handed over `key`: owned now, and no longer waited for.
+    pub fn grant(&mut self, key: FlowKey) {
+        if self.blocked == Some(key) {
+            self.blocked = None;
+            self.own(key);
         }
     }
 }
@@ -96,12 +129,10 @@ pub(crate) trait Machine {
     fn halt(&mut self);
     /// Whether the measurement is over.
     fn is_done(&self) -> bool;
-    /// Flow keys this task owns.
-    fn claimed(&self) -> &[FlowKey];
-    /// The flow key the task waits for, if blocked.
-    fn blocked_on(&self) -> Option<FlowKey>;
-    /// The engine handed `key` (which the task was blocked on) to this task.
-    fn granted(&mut self, key: FlowKey);
+    /// The flow keys this task owns and the one it waits for.
+    fn claims(&self) -> &FlowClaims;
+    /// The same, for the engine to hand over a key ([`FlowClaims::grant`]).
+    fn claims_mut(&mut self) -> &mut FlowClaims;
     /// The result so far (with stop reason "inprogress" while running).
     fn result(&self) -> Measurement;
     /// Whether an in-progress result is due (`-y N`: after every N

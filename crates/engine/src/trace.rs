@@ -44,7 +44,7 @@ use crate::error::{SendError, StartError};
 use crate::packet::{L4Desc, ProbeDesc, QuotedL4, Rx, RxKind, icmp, proto, tcpflags};
 use crate::ping::MAX_REPLIES_PER_PROBE;
 use crate::rng::Rng;
-use crate::task::{Ctx, Machine, SendMeta};
+use crate::task::{Ctx, FlowClaims, Machine, SendMeta};
 
 /// At most this many probes per trace (the discriminators are 16-bit).
 const MAX_PROBES: usize = 65_000;
@@ -146,8 +146,7 @@ pub(crate) struct TraceTask {
     since_progress: u16,
     last_tx: Option<Instant>,
     hop_count: u8,
-    claimed: Vec<FlowKey>,
-    blocked: Option<FlowKey>,
+    claims: FlowClaims,
     stop: Option<(TraceStop, u8)>,
     stop_hop: u8,
     errmsg: Option<String>,
@@ -224,8 +223,7 @@ impl TraceTask {
             since_progress: 0,
             last_tx: None,
             hop_count: 0,
-            claimed: Vec::new(),
-            blocked: None,
+            claims: FlowClaims::default(),
             stop: None,
             stop_hop: 0,
             errmsg: None,
@@ -802,7 +800,7 @@ impl Machine for TraceTask {
         ctx: &mut Ctx<'_>,
         buf: &mut Vec<u8>,
     ) -> Option<SendMeta> {
-        if self.blocked.is_some() {
+        if self.claims.is_blocked() {
             return None;
         }
         self.fill_window();
@@ -817,7 +815,7 @@ impl Machine for TraceTask {
         }
         let k = u32::try_from(self.probes.len()).ok()?;
         let key = self.flow_of(k);
-        if !ctx.claim(key, &mut self.claimed, &mut self.blocked) {
+        if !ctx.claim(key, &mut self.claims) {
             return None;
         }
         let lastditch = which == usize::MAX;
@@ -860,7 +858,7 @@ impl Machine for TraceTask {
     }
 
     fn wants_send(&self, now: Instant) -> bool {
-        if self.blocked.is_some() || self.stop.is_some() {
+        if self.claims.is_blocked() || self.stop.is_some() {
             return false;
         }
         let pending_fill = !self.in_lastditch()
@@ -879,7 +877,7 @@ impl Machine for TraceTask {
         let mut best: Option<Instant> = None;
         let mut take = |t: Instant| best = Some(best.map_or(t, |b: Instant| b.min(t)));
         // a due probe waits in the engine's ready queue, not on a timer
-        if self.blocked.is_none()
+        if !self.claims.is_blocked()
             && let Some((When::At(t), _)) = self.next_send()
             && t > now
         {
@@ -993,21 +991,12 @@ impl Machine for TraceTask {
         self.stop.is_some()
     }
 
-    fn claimed(&self) -> &[FlowKey] {
-        &self.claimed
+    fn claims(&self) -> &FlowClaims {
+        &self.claims
     }
 
-    fn blocked_on(&self) -> Option<FlowKey> {
-        self.blocked
-    }
-
-    fn granted(&mut self, key: FlowKey) {
-        if self.blocked == Some(key) {
-            self.blocked = None;
-            if !self.claimed.contains(&key) {
-                self.claimed.push(key);
-            }
-        }
+    fn claims_mut(&mut self) -> &mut FlowClaims {
+        &mut self.claims
     }
 
     fn progress_due(&mut self) -> bool {

@@ -56,7 +56,7 @@ use crate::error::{SendError, StartError};
 use crate::packet::{L4Desc, ProbeDesc, QuotedL4, Rx, RxKind, icmp, proto, tcpflags};
 use crate::ping::MAX_REPLIES_PER_PROBE;
 use crate::rng::Rng;
-use crate::task::{Ctx, Machine, SendMeta};
+use crate::task::{Ctx, FlowClaims, Machine, SendMeta};
 
 /// Stopping points for 95 % confidence: `N95[k - 1]` probes through an
 /// interface with `k` next hops seen rule out a `k + 1`th. Published by
@@ -188,8 +188,7 @@ pub(crate) struct TracelbTask {
     /// Interfaces that end a branch (the destination, unreachables).
     terminal: Vec<IpAddr>,
     last_tx: Option<Instant>,
-    claimed: Vec<FlowKey>,
-    blocked: Option<FlowKey>,
+    claims: FlowClaims,
     done: bool,
     errmsg: Option<String>,
 }
@@ -248,8 +247,7 @@ impl TracelbTask {
             new_flows: HashMap::new(),
             terminal: Vec::new(),
             last_tx: None,
-            claimed: Vec::new(),
-            blocked: None,
+            claims: FlowClaims::default(),
             done: false,
             errmsg: None,
             spec,
@@ -913,7 +911,7 @@ impl Machine for TracelbTask {
         ctx: &mut Ctx<'_>,
         buf: &mut Vec<u8>,
     ) -> Option<SendMeta> {
-        if self.blocked.is_some() || self.done {
+        if self.claims.is_blocked() || self.done {
             return None;
         }
         if self.last_tx.is_some_and(|t| t + self.spec.wait_probe > now) {
@@ -925,7 +923,7 @@ impl Machine for TracelbTask {
             self.done = true;
             return None;
         }
-        if !ctx.claim(self.flow_key(flow), &mut self.claimed, &mut self.blocked) {
+        if !ctx.claim(self.flow_key(flow), &mut self.claims) {
             return None;
         }
         let ipid = ctx.next_ipid();
@@ -962,7 +960,7 @@ impl Machine for TracelbTask {
     }
 
     fn wants_send(&self, now: Instant) -> bool {
-        if self.blocked.is_some() || self.done {
+        if self.claims.is_blocked() || self.done {
             return false;
         }
         self.last_tx.is_none_or(|t| t + self.spec.wait_probe <= now) && self.plan().is_some()
@@ -974,7 +972,7 @@ impl Machine for TracelbTask {
         }
         let mut best: Option<Instant> = None;
         let mut take = |t: Instant| best = Some(best.map_or(t, |b: Instant| b.min(t)));
-        if self.blocked.is_none()
+        if !self.claims.is_blocked()
             && let Some(t) = self.last_tx.map(|t| t + self.spec.wait_probe)
             && t > now
             && self.plan().is_some()
@@ -1070,21 +1068,12 @@ impl Machine for TracelbTask {
         self.done
     }
 
-    fn claimed(&self) -> &[FlowKey] {
-        &self.claimed
+    fn claims(&self) -> &FlowClaims {
+        &self.claims
     }
 
-    fn blocked_on(&self) -> Option<FlowKey> {
-        self.blocked
-    }
-
-    fn granted(&mut self, key: FlowKey) {
-        if self.blocked == Some(key) {
-            self.blocked = None;
-            if !self.claimed.contains(&key) {
-                self.claimed.push(key);
-            }
-        }
+    fn claims_mut(&mut self) -> &mut FlowClaims {
+        &mut self.claims
     }
 
     fn progress_due(&mut self) -> bool {
