@@ -30,7 +30,7 @@ use crate::demux::{FlowKey, FlowTable, IdPool};
 use crate::error::{SendError, StartError};
 use crate::packet::{L4Desc, ProbeDesc, QuotedL4, Rx, RxKind, icmp, proto, tcpflags};
 use crate::rng::Rng;
-use crate::task::{Ctx, FlowClaims, Machine, SendMeta};
+use crate::task::{Ctx, FlowClaims, Machine, SendMeta, micros, tx_wall, wall_micros};
 
 /// Replies recorded per probe at most; further duplicates are ignored so a
 /// flood cannot grow a task without bound.
@@ -189,11 +189,7 @@ impl PingTask {
     /// The probe's wall-clock transmit time: as reported, else estimated
     /// from the monotonic clock.
     fn tx_wall(&self, p: &ProbeState) -> SystemTime {
-        if p.tx_wall_us == 0 {
-            self.start_wall + Duration::from_micros(p.tx_us)
-        } else {
-            SystemTime::UNIX_EPOCH + Duration::from_micros(p.tx_wall_us)
-        }
+        tx_wall(self.start_wall, p.tx_us, p.tx_wall_us)
     }
 
     fn method(&self) -> CmdMethod {
@@ -521,10 +517,6 @@ impl PingTask {
     }
 }
 
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
-
 /// Milliseconds since midnight UTC (the ICMP timestamp format).
 fn ms_since_midnight(t: SystemTime) -> u32 {
     let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
@@ -676,8 +668,7 @@ impl Machine for PingTask {
         };
         match result {
             Ok(t) => {
-                let us = t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, micros);
-                p.tx_wall_us = us.max(1);
+                p.tx_wall_us = wall_micros(t);
             }
             Err(e) => {
                 // the probe never left: forget it

@@ -2,7 +2,7 @@
 //! machine.
 
 use std::net::IpAddr;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::Measurement;
 use crate::demux::{Claim, FlowKey, FlowTable};
@@ -92,6 +92,30 @@ impl FlowClaims {
             self.blocked = None;
             self.own(key);
         }
+    }
+}
+
+/// A duration in whole microseconds (saturating).
+pub(crate) fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// A transmit time reported by the I/O shell, as microseconds since the Unix
+/// epoch (never 0: 0 means "not reported").
+pub(crate) fn wall_micros(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, micros)
+        .max(1)
+}
+
+/// A probe's wall-clock transmit time: as reported (`tx_wall_us`, see
+/// [`wall_micros`]), else estimated from the monotonic offset `tx_us` since
+/// the task started at `start_wall`.
+pub(crate) fn tx_wall(start_wall: SystemTime, tx_us: u64, tx_wall_us: u64) -> SystemTime {
+    if tx_wall_us == 0 {
+        start_wall + Duration::from_micros(tx_us)
+    } else {
+        SystemTime::UNIX_EPOCH + Duration::from_micros(tx_wall_us)
     }
 }
 

@@ -44,7 +44,7 @@ use crate::error::{SendError, StartError};
 use crate::packet::{L4Desc, ProbeDesc, QuotedL4, Rx, RxKind, icmp, proto, tcpflags};
 use crate::ping::MAX_REPLIES_PER_PROBE;
 use crate::rng::Rng;
-use crate::task::{Ctx, FlowClaims, Machine, SendMeta};
+use crate::task::{Ctx, FlowClaims, Machine, SendMeta, micros, tx_wall, wall_micros};
 
 /// At most this many probes per trace (the discriminators are 16-bit).
 const MAX_PROBES: usize = 65_000;
@@ -240,11 +240,7 @@ impl TraceTask {
     /// The probe's wall-clock transmit time: as reported, else estimated
     /// from the monotonic clock.
     fn tx_wall(&self, p: &ProbeState) -> SystemTime {
-        if p.tx_wall_us == 0 {
-            self.start_wall + Duration::from_micros(p.tx_us)
-        } else {
-            SystemTime::UNIX_EPOCH + Duration::from_micros(p.tx_wall_us)
-        }
+        tx_wall(self.start_wall, p.tx_us, p.tx_wall_us)
     }
 
     /// When probe `k` stops waiting for a reply.
@@ -778,10 +774,6 @@ impl TraceTask {
     }
 }
 
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
-
 fn model_method(m: CmdMethod) -> TraceMethod {
     match m {
         CmdMethod::UdpParis => TraceMethod::UdpParis,
@@ -968,8 +960,7 @@ impl Machine for TraceTask {
         };
         match result {
             Ok(t) => {
-                let us = t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, micros);
-                p.tx_wall_us = us.max(1);
+                p.tx_wall_us = wall_micros(t);
             }
             Err(e) => {
                 let ttl = p.ttl;

@@ -56,7 +56,7 @@ use crate::error::{SendError, StartError};
 use crate::packet::{L4Desc, ProbeDesc, QuotedL4, Rx, RxKind, icmp, proto, tcpflags};
 use crate::ping::MAX_REPLIES_PER_PROBE;
 use crate::rng::Rng;
-use crate::task::{Ctx, FlowClaims, Machine, SendMeta};
+use crate::task::{Ctx, FlowClaims, Machine, SendMeta, micros, tx_wall, wall_micros};
 
 /// Stopping points for 95 % confidence: `N95[k - 1]` probes through an
 /// interface with `k` next hops seen rule out a `k + 1`th. Published by
@@ -691,11 +691,7 @@ impl TracelbTask {
     }
 
     fn tx_wall(&self, p: &ProbeState) -> SystemTime {
-        if p.tx_wall_us == 0 {
-            self.start_wall + Duration::from_micros(p.tx_us)
-        } else {
-            SystemTime::UNIX_EPOCH + Duration::from_micros(p.tx_wall_us)
-        }
+        tx_wall(self.start_wall, p.tx_us, p.tx_wall_us)
     }
 
     fn deadline(&self, p: &ProbeState) -> Instant {
@@ -890,10 +886,6 @@ fn flow_of_port(port: u16, base: u16) -> u16 {
     port.wrapping_sub(base)
 }
 
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
-
 fn model_method(m: CmdMethod) -> TracelbMethod {
     match m {
         CmdMethod::UdpDport => TracelbMethod::UdpDport,
@@ -1050,8 +1042,7 @@ impl Machine for TracelbTask {
         };
         match result {
             Ok(t) => {
-                let us = t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, micros);
-                p.tx_wall_us = us.max(1);
+                p.tx_wall_us = wall_micros(t);
             }
             Err(e) => {
                 self.errmsg = Some(e.message);
