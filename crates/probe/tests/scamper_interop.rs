@@ -25,8 +25,9 @@
 //! Run with `--nocapture` to see what each tool saw.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::collections::{BTreeSet, HashMap};
-use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::Path;
@@ -75,26 +76,9 @@ impl Bed {
         }
     }
 
-    /// Turns transmit checksum offload off on every interface of `vp`; false (and a
-    /// message) when `ethtool` is missing or fails.
+    /// Turns transmit checksum offload off on every interface of `vp`.
     fn checksum_offload_off(&self) -> bool {
-        let vp = self.topo.node("vp").unwrap();
-        for i in &vp.interfaces {
-            match self
-                .topo
-                .exec("vp", &["ethtool", "-K", i.name.as_str(), "tx", "off"])
-            {
-                Ok(out) if out.success() => {}
-                other => {
-                    eprintln!(
-                        "note: could not turn checksum offload off on vp's {}: {other:?}",
-                        i.name
-                    );
-                    return false;
-                }
-            }
-        }
-        true
+        common::checksum_offload_off(&self.topo, "vp")
     }
 
     /// Runs every command line through Vantage; the records in the order given.
@@ -125,32 +109,8 @@ impl Bed {
     /// order given (scamper writes them as they finish, so they are matched back by
     /// kind, method and destination).
     fn run_scamper(&self, dir: &Path, lines: &[String]) -> Vec<Record> {
-        let cmds = dir.join("cmds.txt");
-        let out = dir.join("out.warts");
-        std::fs::write(&cmds, lines.join("\n") + "\n").unwrap();
-        let res = self
-            .topo
-            .exec(
-                "vp",
-                &[
-                    OsStr::new("scamper"),
-                    OsStr::new("-O"),
-                    OsStr::new("cmdfile"),
-                    OsStr::new("-O"),
-                    OsStr::new("warts"),
-                    OsStr::new("-p"),
-                    OsStr::new("1000"),
-                    OsStr::new("-o"),
-                    out.as_os_str(),
-                    OsStr::new("-f"),
-                    cmds.as_os_str(),
-                ],
-            )
-            .unwrap();
-        assert!(res.success(), "scamper failed: {res:?}");
-        let mut reader = vantage_warts::Reader::new(std::fs::File::open(&out).unwrap());
         let mut by_key: HashMap<String, Record> = HashMap::new();
-        while let Some(rec) = reader.next_record().expect("scamper's warts read back") {
+        for rec in common::run_scamper(&self.topo, "vp", dir, lines) {
             if let Some(k) = key(&rec) {
                 assert!(by_key.insert(k.clone(), rec).is_none(), "two records {k}");
             }
@@ -409,20 +369,13 @@ fn compare_pings(line: &str, s: &Ping, v: &Ping, table: &mut String) -> Vec<Stri
     diffs
 }
 
-fn scamper_installed() -> bool {
-    std::process::Command::new("scamper")
-        .arg("-v")
-        .output()
-        .is_ok()
-}
-
 #[test]
 fn vantage_and_debian_scamper_agree() {
     if !is_root() {
         eprintln!("skipping: building network namespaces needs root");
         return;
     }
-    if !scamper_installed() {
+    if !common::scamper_installed() {
         eprintln!("skipping: scamper is not installed (apt-get install scamper)");
         return;
     }

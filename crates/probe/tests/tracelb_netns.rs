@@ -18,8 +18,9 @@
 //! Root only (skipped with a message otherwise).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::OsStr;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -269,59 +270,6 @@ fn warts_round_trip(v: &[Tracelb]) {
     }
 }
 
-fn scamper_installed() -> bool {
-    std::process::Command::new("scamper")
-        .arg("-v")
-        .output()
-        .is_ok()
-}
-
-/// Turns transmit checksum offload off on vp's interfaces (see `scamper_interop.rs`:
-/// with it on, routers quote a partial UDP checksum and scamper, which identifies its
-/// UDP probes by that checksum, matches none of their replies); false when `ethtool`
-/// is missing or fails.
-fn checksum_offload_off(topo: &Topology) -> bool {
-    let vp = topo.node("vp").unwrap();
-    vp.interfaces.iter().all(|i| {
-        topo.exec("vp", &["ethtool", "-K", i.name.as_str(), "tx", "off"])
-            .is_ok_and(|o| o.success())
-    })
-}
-
-fn run_scamper(topo: &Topology, lines: &[String]) -> Vec<Tracelb> {
-    let dir = tempfile::tempdir().unwrap();
-    let cmds = dir.path().join("cmds.txt");
-    let out = dir.path().join("out.warts");
-    std::fs::write(&cmds, lines.join("\n") + "\n").unwrap();
-    let res = topo
-        .exec(
-            "vp",
-            &[
-                OsStr::new("scamper"),
-                OsStr::new("-O"),
-                OsStr::new("cmdfile"),
-                OsStr::new("-O"),
-                OsStr::new("warts"),
-                OsStr::new("-p"),
-                OsStr::new("1000"),
-                OsStr::new("-o"),
-                out.as_os_str(),
-                OsStr::new("-f"),
-                cmds.as_os_str(),
-            ],
-        )
-        .unwrap();
-    assert!(res.success(), "scamper failed: {res:?}");
-    let mut reader = vantage_warts::Reader::new(std::fs::File::open(&out).unwrap());
-    let mut got = Vec::new();
-    while let Some(rec) = reader.next_record().expect("scamper's warts read back") {
-        if let Record::Tracelb(t) = rec {
-            got.push(*t);
-        }
-    }
-    got
-}
-
 #[test]
 fn tracelb_finds_every_load_balanced_interface_like_scamper() {
     if !is_root() {
@@ -385,15 +333,22 @@ fn tracelb_finds_every_load_balanced_interface_like_scamper() {
     check_spread(&topo, true, &merge(&v[4], &v[5]), "udp-dport IPv6");
     warts_round_trip(&v);
 
-    if !scamper_installed() {
+    if !common::scamper_installed() {
         eprintln!("skipping the scamper comparison: scamper is not installed");
         return;
     }
-    if !checksum_offload_off(&topo) {
+    if !common::checksum_offload_off(&topo, "vp") {
         eprintln!("skipping the scamper comparison: ethtool could not turn checksum offload off");
         return;
     }
-    let s = run_scamper(&topo, &lines);
+    let dir = tempfile::tempdir().unwrap();
+    let s: Vec<Tracelb> = common::run_scamper(&topo, "vp", dir.path(), &lines)
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Tracelb(t) => Some(*t),
+            _ => None,
+        })
+        .collect();
     assert_eq!(s.len(), lines.len(), "scamper wrote every tracelb");
     for t in &s {
         let i = lines

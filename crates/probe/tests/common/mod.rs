@@ -391,3 +391,71 @@ impl WatchedList {
         self.dir.path().join("dnp.txt")
     }
 }
+
+/// Whether Debian's `scamper` is installed (the interop tests skip without it).
+pub fn scamper_installed() -> bool {
+    std::process::Command::new("scamper")
+        .arg("-v")
+        .output()
+        .is_ok()
+}
+
+/// Turns transmit checksum offload off on every interface of `node`: with it on,
+/// routers quote a partial UDP checksum and scamper, which identifies its UDP probes by
+/// that checksum, matches none of their replies. False (and a message) when `ethtool` is
+/// missing or fails.
+pub fn checksum_offload_off(topo: &vantage_testbed::Topology, node: &str) -> bool {
+    let n = topo.node(node).unwrap();
+    for i in &n.interfaces {
+        match topo.exec(node, &["ethtool", "-K", i.name.as_str(), "tx", "off"]) {
+            Ok(out) if out.success() => {}
+            other => {
+                eprintln!(
+                    "note: could not turn checksum offload off on {node}'s {}: {other:?}",
+                    i.name
+                );
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Runs Debian's `scamper` in `node` on the command `lines` (1000 pps, warts into `dir`)
+/// and returns every record it wrote, in file order.
+pub fn run_scamper(
+    topo: &vantage_testbed::Topology,
+    node: &str,
+    dir: &Path,
+    lines: &[String],
+) -> Vec<Record> {
+    let cmds = dir.join("cmds.txt");
+    let out = dir.join("out.warts");
+    std::fs::write(&cmds, lines.join("\n") + "\n").unwrap();
+    let arg = std::ffi::OsStr::new;
+    let res = topo
+        .exec(
+            node,
+            &[
+                arg("scamper"),
+                arg("-O"),
+                arg("cmdfile"),
+                arg("-O"),
+                arg("warts"),
+                arg("-p"),
+                arg("1000"),
+                arg("-o"),
+                out.as_os_str(),
+                arg("-f"),
+                cmds.as_os_str(),
+            ],
+        )
+        .unwrap();
+    assert!(res.success(), "scamper failed: {res:?}");
+    let mut reader = vantage_warts::Reader::new(std::fs::File::open(&out).unwrap());
+    let mut got = Vec::new();
+    while let Some(rec) = reader.next_record().expect("scamper's warts read back") {
+        got.push(rec);
+    }
+    got
+}
